@@ -1,0 +1,142 @@
+"""The best checkpoint of a study, kept safe across crashes and across worker processes.
+
+Layout under `runs/<study>/`:
+
+    trials/<n>/          a finished trial's checkpoint, staged before Optuna is told
+    best -> trials/<n>   a symlink, swapped atomically to the trial `study.best_trial` names
+
+A trial directory is written under a temporary name, fsynced and renamed, so it is complete or
+absent. `best` is replaced with one `os.replace`, so it never points at a torn directory.
+Promotion and clean-up run under a file lock and re-read the study, so two workers never leave
+a checkpoint that is not the study's best. Disk use stays bounded: only the best trial and
+trials still running keep a directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+WEIGHTS = "model.safetensors"
+CONFIG = "config.yaml"
+METRICS = "metrics.json"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def write_checkpoint_dir(target: Path, weights: dict[str, Any], config: dict[str, Any], metrics: dict[str, Any]) -> Path:
+    """Write weights (safetensors), config (plain YAML) and metrics (JSON) to `target`, atomically."""
+    from safetensors.torch import save_file
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        save_file(weights, str(tmp / WEIGHTS), metadata={"format": "pt"})
+        with open(tmp / WEIGHTS, "rb+") as f:
+            os.fsync(f.fileno())
+        _write(tmp / CONFIG, yaml.safe_dump(config, sort_keys=False).encode())
+        _write(tmp / METRICS, json.dumps(metrics, indent=2).encode())
+        _fsync_dir(tmp)
+        if target.exists():
+            shutil.rmtree(target)
+        os.rename(tmp, target)
+        _fsync_dir(target.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def read_checkpoint_dir(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(config, metrics) of a checkpoint directory."""
+    with open(path / CONFIG, encoding="utf-8") as f:
+        config = yaml.safe_load(f)
+    with open(path / METRICS, encoding="utf-8") as f:
+        metrics = json.load(f)
+    return config, metrics
+
+
+class BestKeeper:
+    """Keeps `runs/<study>/best` equal to the checkpoint of `study.best_trial`."""
+
+    def __init__(self, study_dir: str | Path) -> None:
+        self.dir = Path(study_dir)
+        self.trials_dir = self.dir / "trials"
+        self.best_link = self.dir / "best"
+
+    def trial_dir(self, number: int) -> Path:
+        return self.trials_dir / str(number)
+
+    def stage(self, number: int, weights: dict[str, Any], config: dict[str, Any], metrics: dict[str, Any]) -> Path:
+        """Write a finishing trial's checkpoint; call before the trial is reported complete."""
+        return write_checkpoint_dir(self.trial_dir(number), weights, config, metrics)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def current(self) -> int | None:
+        """The trial number `best` points at, or None."""
+        try:
+            return int(os.readlink(self.best_link).rsplit("/", 1)[-1])
+        except (OSError, ValueError):
+            return None
+
+    def _point_best_at(self, number: int) -> None:
+        tmp = self.dir / f".best-{uuid.uuid4().hex[:8]}"
+        os.symlink(os.path.join("trials", str(number)), tmp)
+        os.replace(tmp, self.best_link)
+        _fsync_dir(self.dir)
+
+    def promote(self, study: Any) -> int | None:
+        """Point `best` at the study's best trial if its checkpoint is staged; drop dead stages.
+
+        Lists the staged directories before reading the study: a stage written after the
+        listing is left alone, and a completed trial that is not the best can never become it.
+        """
+        from optuna.trial import TrialState
+
+        if not self.trials_dir.is_dir():
+            return self.current()
+        with self._locked():
+            staged = list(self.trials_dir.iterdir())
+            trials = study.get_trials(deepcopy=False)
+            running = {t.number for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)}
+            complete = [t for t in trials if t.state == TrialState.COMPLETE]
+            best = study.best_trial.number if complete else None
+            if best is not None and best != self.current() and self.trial_dir(best).is_dir():
+                self._point_best_at(best)
+            keep = {str(n) for n in running} | {str(self.current())}
+            for path in staged:
+                name = path.name.removeprefix(".tmp-").split("-", 1)[0]
+                if name not in keep:
+                    shutil.rmtree(path, ignore_errors=True)
+        return self.current()

@@ -1,0 +1,160 @@
+"""The resolved training config: everything one training run needs, and nothing about search.
+
+Keys follow timm's `train.py` (`opt`, `sched`, `decay_epochs`, ...) so an exported config reads
+the same to a timm user and, for the losses timm has, drives `train.py --config` as it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+from search.registry import Registry, UnknownNameError
+from search.typed import FieldError
+
+BUILTIN_DATASETS = ("mnist", "mnist-longtail")
+
+
+def _choose(field_name: str, value: str, registry: Registry) -> None:
+    try:
+        registry.get(value)
+    except UnknownNameError as err:
+        raise FieldError(field_name, str(err)) from None
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which images to train on and how to split them."""
+
+    name: str = "mnist"
+    """A built-in dataset (mnist, mnist-longtail), or 'folder' when `path` is given."""
+    path: str | None = None
+    """An ImageFolder directory: one sub-directory of images per class."""
+    image_size: int | None = None
+    """Resize images to this square size; built-in MNIST keeps its 28 px when null."""
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    imbalance: float = 0.1
+    """mnist-longtail only: the rarest class keeps this fraction of its images."""
+    seed: int = 0
+    """Seed of the split, fixed across trials so that every trial sees the same validation set."""
+
+    def __post_init__(self) -> None:
+        if self.path is not None:
+            if self.name not in ("mnist", "folder"):
+                raise FieldError("name", f"give either a built-in name or a path, not both (got {self.name!r})")
+            object.__setattr__(self, "name", "folder")
+            if not os.path.isdir(self.path):
+                raise FieldError("path", f"no such directory: {self.path}")
+        elif self.name == "folder":
+            raise FieldError("path", "is required when name is 'folder'")
+        else:
+            if self.name not in BUILTIN_DATASETS:
+                err = UnknownNameError("dataset", self.name, list(BUILTIN_DATASETS))
+                raise FieldError("name", str(err))
+        if self.image_size is not None and not 8 <= self.image_size <= 1024:
+            raise FieldError("image_size", f"must be between 8 and 1024, got {self.image_size}")
+        for name in ("val_fraction", "test_fraction"):
+            value = getattr(self, name)
+            if not 0.0 < value < 0.5:
+                raise FieldError(name, f"must be > 0 and < 0.5, got {value}")
+        if not 0.0 < self.imbalance <= 1.0:
+            raise FieldError("imbalance", f"must be > 0 and <= 1, got {self.imbalance}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run, fully resolved: what `search export` writes and `search train` reads."""
+
+    model: str = "test_resnet"
+    """Any timm model name; weights start random unless `weights` names a local file."""
+    weights: str | None = None
+    """A local state_dict (.safetensors or .pth) to start from; nothing is downloaded."""
+    data: DataConfig = field(default_factory=DataConfig)
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 1e-3
+    opt: str = "adamw"
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    """Used by sgd, momentum and rmsprop."""
+    sched: str = "none"
+    """none, step (StepLR), cosine (CosineAnnealingLR) or plateau (ReduceLROnPlateau)."""
+    decay_epochs: int = 2
+    """StepLR's step_size."""
+    decay_rate: float = 0.1
+    """StepLR's gamma and ReduceLROnPlateau's factor."""
+    patience_epochs: int = 1
+    """ReduceLROnPlateau's patience."""
+    min_lr: float = 0.0
+    """CosineAnnealingLR's eta_min and ReduceLROnPlateau's min_lr."""
+    warmup_epochs: int = 0
+    """Kept for timm's train.py; only 0 is supported."""
+    loss: str = "ce"
+    """ce, label_smoothing, focal, soft_f1 or weighted_ce."""
+    smoothing: float = 0.1
+    """Label smoothing, for loss label_smoothing."""
+    focal_gamma: float = 2.0
+    """Focusing parameter, for loss focal; 0 gives plain cross-entropy."""
+    focal_class_weighted: bool = False
+    """Weight the focal loss by inverse class frequency."""
+    seed: int = 0
+    device: str = "auto"
+    """auto (CUDA when present), cpu, or cuda[:N]."""
+    compile: bool = False
+    """torch.compile the model (CUDA only; costs start-up time)."""
+
+    def __post_init__(self) -> None:
+        # The registries are the single list of names; importing them here costs torch, which
+        # every command that builds a TrainConfig needs anyway.
+        from search.trainer.losses import LOSSES
+        from search.trainer.optim import OPTIMIZERS, SCHEDULERS
+
+        _choose("opt", self.opt, OPTIMIZERS)
+        _choose("sched", self.sched, SCHEDULERS)
+        _choose("loss", self.loss, LOSSES)
+        positive_ints = ("epochs", "batch_size", "decay_epochs")
+        for name in positive_ints:
+            if getattr(self, name) < 1:
+                raise FieldError(name, f"must be >= 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise FieldError("lr", f"must be > 0, got {self.lr}")
+        checks = {
+            "weight_decay": self.weight_decay >= 0,
+            "momentum": 0 <= self.momentum < 1,
+            "decay_rate": 0 < self.decay_rate <= 1,
+            "patience_epochs": self.patience_epochs >= 0,
+            "min_lr": self.min_lr >= 0,
+            "smoothing": 0 <= self.smoothing < 1,
+            "focal_gamma": self.focal_gamma >= 0,
+        }
+        bounds = {
+            "weight_decay": ">= 0",
+            "momentum": ">= 0 and < 1",
+            "decay_rate": "> 0 and <= 1",
+            "patience_epochs": ">= 0",
+            "min_lr": ">= 0",
+            "smoothing": ">= 0 and < 1",
+            "focal_gamma": ">= 0",
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise FieldError(name, f"must be {bounds[name]}, got {getattr(self, name)}")
+        if self.warmup_epochs != 0:
+            raise FieldError("warmup_epochs", f"only 0 is supported, got {self.warmup_epochs}")
+        if self.weights is not None and not os.path.isfile(self.weights):
+            raise FieldError("weights", f"no such file: {self.weights}")
+        if self.device != "auto" and self.device != "cpu" and not self.device.startswith("cuda"):
+            raise FieldError("device", f"must be auto, cpu or cuda[:N], got {self.device!r}")
+
+    def replace(self, **changes: object) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+
+SEARCHABLE = tuple(
+    f.name
+    for f in dataclasses.fields(TrainConfig)
+    if f.name not in ("model", "weights", "data", "device", "compile")
+)
+"""TrainConfig fields that a study's search space may name."""

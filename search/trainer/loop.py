@@ -1,0 +1,173 @@
+"""The training loop: one epoch of training, one pass of evaluation, epoch after epoch."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+
+from search.trainer.config import TrainConfig
+from search.trainer.data import Dataset, Split, batches, load_dataset
+from search.trainer.losses import create_loss
+from search.trainer.metrics import ConfusionCounter, Metrics
+from search.trainer.model import create_model
+from search.trainer.optim import create_optimizer, create_scheduler, step_scheduler
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite; the run cannot recover."""
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    epoch: int
+    """1-based: the number of epochs trained so far."""
+    train_loss: float
+    lr: float
+    """The learning rate this epoch trained with."""
+    val: Metrics
+    seconds: float
+
+
+def select_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _fits_on_device(dataset: Dataset, device: torch.device) -> bool:
+    if device.type != "cuda":
+        return True
+    size = sum(s.images.numel() + s.labels.numel() * 8 for s in (dataset.train, dataset.val, dataset.test))
+    free, _ = torch.cuda.mem_get_info(device)
+    return size < free // 4
+
+
+class Trainer:
+    """Trains one model under one TrainConfig. Knows nothing of search: the caller drives `fit`."""
+
+    def __init__(self, config: TrainConfig, dataset: Dataset | None = None) -> None:
+        self.config = config
+        self.dataset = dataset if dataset is not None else load_dataset(config.data)
+        self.device = select_device(config.device)
+        self.cuda = self.device.type == "cuda"
+        torch.manual_seed(config.seed)
+        model = create_model(
+            config.model,
+            num_classes=self.dataset.num_classes,
+            in_chans=self.dataset.in_chans,
+            weights=config.weights,
+        ).to(self.device)
+        if self.cuda:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        self.forward = torch.compile(model) if config.compile and self.cuda else model
+        self.loss_fn = create_loss(config, self.dataset.class_counts()).to(self.device)
+        self.optimizer = create_optimizer(model, config)
+        self.scheduler = create_scheduler(self.optimizer, config)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.epoch = 0
+        # Data already decoded lives where the model does, so a step copies nothing when it fits.
+        self._data_device = self.device if _fits_on_device(self.dataset, self.device) else torch.device("cpu")
+        self._splits: dict[str, Split] = {}
+        std = torch.tensor(self.dataset.std, device=self.device).view(1, -1, 1, 1)
+        mean = torch.tensor(self.dataset.mean, device=self.device).view(1, -1, 1, 1)
+        self._scale = 1.0 / (255.0 * std)
+        self._shift = -mean / std
+
+    def _split(self, name: str) -> Split:
+        if name not in self._splits:
+            self._splits[name] = self.dataset.split(name).to(self._data_device)
+        return self._splits[name]
+
+    def _prepare(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        images = images.to(self.device, non_blocking=True)
+        labels = labels.to(self.device, non_blocking=True)
+        x = images.float() * self._scale + self._shift
+        if self.cuda:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, labels
+
+    def _autocast(self):
+        if self.cuda:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    def train_one_epoch(self) -> float:
+        """Train one pass over the training split; returns the mean training loss."""
+        self.model.train()
+        loss_sum = torch.zeros((), device=self.device)
+        seen = 0
+        split = self._split("train")
+        for images, labels in batches(split, self.config.batch_size, shuffle=True, generator=self.generator):
+            x, y = self._prepare(images, labels)
+            self.optimizer.zero_grad(set_to_none=True)
+            with self._autocast():
+                loss = self.loss_fn(self.forward(x), y)
+            loss.backward()
+            self.optimizer.step()
+            loss_sum += loss.detach() * len(y)
+            seen += len(y)
+        # One sync per epoch rather than per step; a NaN anywhere poisons the sum.
+        mean_loss = loss_sum.item() / max(1, seen)
+        if not math.isfinite(mean_loss):
+            raise NonFiniteLossError(
+                f"training loss became {mean_loss} in epoch {self.epoch + 1} "
+                f"(lr={self.lr:.3g}, batch_size={self.config.batch_size}, loss={self.config.loss})"
+            )
+        return mean_loss
+
+    @torch.inference_mode()
+    def evaluate(self, split: str = "val") -> Metrics:
+        self.model.eval()
+        counter = ConfusionCounter(self.dataset.num_classes, self.device)
+        for images, labels in batches(self._split(split), max(256, self.config.batch_size)):
+            x, y = self._prepare(images, labels)
+            with self._autocast():
+                logits = self.forward(x)
+            counter.update(logits.float(), y, self.loss_fn(logits.float(), y))
+        return counter.compute()
+
+    def fit(self, epochs: int | None = None) -> Iterator[EpochResult]:
+        """Train up to `epochs` (the config's by default), yielding after each validated epoch."""
+        total = epochs if epochs is not None else self.config.epochs
+        while self.epoch < total:
+            start = time.perf_counter()
+            lr = self.lr
+            train_loss = self.train_one_epoch()
+            val = self.evaluate("val")
+            step_scheduler(self.scheduler, val.macro_f1)
+            self.epoch += 1
+            yield EpochResult(self.epoch, train_loss, lr, val, time.perf_counter() - start)
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """A CPU copy of the model's weights, safe to keep while training goes on."""
+        return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in self.model.state_dict().items()}
+
+    def training_state(self) -> dict:
+        """Everything needed to resume: weights, optimizer, scheduler, epoch and RNG states."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {},
+            "epoch": torch.tensor(self.epoch),
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def load_training_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state["scheduler"]:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch = int(state["epoch"])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])

@@ -1,0 +1,79 @@
+"""Epoch metrics from confusion counts over the whole split, never averaged over batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torchmetrics.classification import MulticlassConfusionMatrix
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Macro-averaged metrics of one split; `confusion[i][j]` counts true class i predicted j."""
+
+    macro_f1: float
+    accuracy: float
+    macro_precision: float
+    macro_recall: float
+    loss: float
+    confusion: list[list[int]]
+
+    def as_dict(self, prefix: str = "") -> dict[str, float]:
+        names = ("macro_f1", "accuracy", "macro_precision", "macro_recall", "loss")
+        return {f"{prefix}{name}": getattr(self, name) for name in names}
+
+    def per_class(self) -> list[dict[str, float]]:
+        """Precision, recall, F1 and support of each class, for the final report."""
+        cm = torch.tensor(self.confusion, dtype=torch.float64)
+        precision, recall, f1 = _rates(cm)
+        support = cm.sum(1)
+        return [
+            {"precision": p, "recall": r, "f1": f, "support": int(s)}
+            for p, r, f, s in zip(precision.tolist(), recall.tolist(), f1.tolist(), support.tolist())
+        ]
+
+
+def _safe_div(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+    # A class never predicted (or never present) scores 0, as sklearn's zero_division=0 does.
+    return torch.where(den > 0, num / den.clamp(min=1e-12), torch.zeros_like(num))
+
+
+def _rates(cm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    tp = cm.diag()
+    fp = cm.sum(0) - tp
+    fn = cm.sum(1) - tp
+    return _safe_div(tp, tp + fp), _safe_div(tp, tp + fn), _safe_div(2 * tp, 2 * tp + fp + fn)
+
+
+def metrics_from_confusion(confusion: torch.Tensor, loss: float = float("nan")) -> Metrics:
+    cm = confusion.detach().to("cpu", torch.float64)
+    precision, recall, f1 = _rates(cm)
+    total = cm.sum()
+    return Metrics(
+        macro_f1=f1.mean().item(),
+        accuracy=(cm.diag().sum() / total).item() if total > 0 else 0.0,
+        macro_precision=precision.mean().item(),
+        macro_recall=recall.mean().item(),
+        loss=loss,
+        confusion=confusion.to("cpu", torch.int64).tolist(),
+    )
+
+
+class ConfusionCounter:
+    """Accumulates a confusion matrix over an epoch, on the device the predictions live on."""
+
+    def __init__(self, num_classes: int, device: torch.device | str = "cpu") -> None:
+        self._matrix = MulticlassConfusionMatrix(num_classes=num_classes, validate_args=False).to(device)
+        self._loss_sum = 0.0
+        self._count = 0
+
+    def update(self, logits: torch.Tensor, target: torch.Tensor, loss: torch.Tensor | None = None) -> None:
+        self._matrix.update(logits.argmax(dim=-1), target)
+        if loss is not None:
+            self._loss_sum += float(loss) * len(target)
+            self._count += len(target)
+
+    def compute(self) -> Metrics:
+        mean_loss = self._loss_sum / self._count if self._count else float("nan")
+        return metrics_from_confusion(self._matrix.compute(), mean_loss)
