@@ -18,6 +18,20 @@ from search.errors import SearchError
 EXIT_USAGE = 2
 
 
+def _positive(kind: type):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def _storage_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--storage",
@@ -57,12 +71,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     import optuna
 
     from search.checkpoint import BestKeeper
-    from search.config import check_study_name, load_study_config, resolve_study_file
+    from search.config import check_study_name, load_data, load_study_config, resolve_study_file
     from search.runner import run_study, study_dir
     from search.study import create_or_resume, open_storage, redact, resolve_storage_url
 
     name, path = resolve_study_file(args.study)
     config = load_study_config(path)
+    load_data(config.train.data, path)  # bad images fail here, before anything is written
     if args.name:
         name = check_study_name(args.name, "--name")
     if args.seed is not None:
@@ -136,8 +151,8 @@ def cmd_best(args: argparse.Namespace) -> int:
 def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--study", required=True, metavar="NAME|PATH", help="studies/NAME.yaml, or a path to a study file")
     p.add_argument("--name", help="store the study under this name instead of the file's (to start afresh)")
-    p.add_argument("--n-trials", type=int, metavar="N", help="the study's total of finished trials (not an increment)")
-    p.add_argument("--timeout", type=float, metavar="S", help="stop starting new trials after S seconds")
+    p.add_argument("--n-trials", type=_positive(int), metavar="N", help="the study's total of finished trials (not an increment)")
+    p.add_argument("--timeout", type=_positive(float), metavar="S", help="stop starting new trials after S seconds")
     p.add_argument("--seed", type=int, metavar="N", help="seed of the sampler and of training")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _storage_arg(p)

@@ -15,7 +15,7 @@ import yaml
 
 from search.errors import ConfigError, SearchError
 from search.space import ParamSpec
-from search.trainer.config import SEARCHABLE, TrainConfig
+from search.trainer.config import SEARCHABLE, DataConfig, TrainConfig
 from search.typed import FieldError, from_mapping
 
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -211,3 +211,13 @@ def load_study_config(path: str) -> StudyConfig:
     check_sampler(config.sampler, path)
     check_pruner(config.pruner, path)
     return config
+
+
+def load_data(config: DataConfig, source: str, key: str = "train.data") -> Any:
+    """Decode the dataset now (it is cached for the trials), naming the file and key on failure."""
+    from search.trainer.data import DataError, load_dataset
+
+    try:
+        return load_dataset(config)
+    except DataError as err:
+        raise ConfigError(source, f"{key}.path" if config.path else key, str(err)) from None

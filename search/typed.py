@@ -55,6 +55,9 @@ def coerce(tp: Any, value: Any, source: str, key: str) -> Any:
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
+        non_null = [a for a in args if a is not type(None)]
+        if len(non_null) == 1:  # Optional[X]: X's own message is the clearest
+            return coerce(non_null[0], value, source, key)
         for arg in args:
             if arg is type(None):
                 continue

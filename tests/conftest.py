@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+SMALL_STUDY = """
+objective: classify
+n_trials: 3
+train:
+  model: test_resnet
+  data: {name: mnist-longtail}
+  epochs: 2
+space:
+  lr: {type: float, low: 1.0e-3, high: 1.0e-2, log: true}
+  loss: {type: categorical, choices: [ce, focal]}
+  focal_gamma: {type: float, low: 1.0, high: 2.0, when: {loss: focal}}
+sampler: {name: tpe, seed: 0}
+pruner: {name: median, options: {n_startup_trials: 1}}
+heartbeat: {interval: 1, grace_period: 3}
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project directory with a studies/ folder, as the cwd; no SEARCH_STORAGE."""
+    (tmp_path / "studies").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SEARCH_STORAGE", raising=False)
+    return tmp_path
+
+
+def write_study(directory: Path, name: str, text: str = SMALL_STUDY) -> Path:
+    path = directory / "studies" / f"{name}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `search ARGS` as a user would, in its own process."""
+    full_env = {k: v for k, v in os.environ.items() if k != "SEARCH_STORAGE"}
+    full_env["PYTHONPATH"] = str(REPO)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "search", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

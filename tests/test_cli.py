@@ -1,0 +1,92 @@
+"""`search` end to end, in real processes, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import timm
+import yaml
+
+from search.checkpoint import WEIGHTS
+from search.trainer.model import load_state_dict
+
+from .conftest import REPO, SMALL_STUDY, run_cli, write_study
+
+
+def _finished(study: optuna.Study) -> int:
+    return sum(t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED) for t in study.trials)
+
+
+def test_run_resume_best_and_the_stock_optuna_cli(workdir: Path):
+    write_study(workdir, "small")
+    first = run_cli("run", "--study", "small", "--n-trials", "2", cwd=workdir)
+    assert first.returncode == 0, first.stderr
+    assert "trial   0" in first.stdout and "trial   1" in first.stdout
+    assert "best val_macro_f1=" in first.stdout
+
+    # --n-trials is the study's total: resuming to 3 runs exactly one more trial.
+    again = run_cli("run", "--study", "small", "--n-trials", "3", cwd=workdir)
+    assert again.returncode == 0, again.stderr
+    assert "trial   2" in again.stdout and "trial   0" not in again.stdout
+    url = f"sqlite:///{workdir / 'runs' / 'search.db'}"
+    study = optuna.load_study(study_name="small", storage=url)
+    assert _finished(study) == 3 and len(study.trials) == 3
+
+    best = run_cli("best", "--study", "small", "--json", cwd=workdir)
+    assert best.returncode == 0, best.stderr
+    record = json.loads(best.stdout)
+    assert record["trial"] == study.best_trial.number and record["value"] == study.best_value
+    assert record["params"] == study.best_trial.params
+    assert record["storage"] == "sqlite:///runs/search.db"
+    checkpoint = Path(record["checkpoint"])
+    config = yaml.safe_load((checkpoint / "config.yaml").read_text())
+    for key, value in record["params"].items():
+        assert config[key] == value
+    model = timm.create_model(config["model"], num_classes=10, in_chans=1)
+    model.load_state_dict(load_state_dict(str(checkpoint / WEIGHTS)))  # strict: every key matches
+    metrics = json.loads((checkpoint / "metrics.json").read_text())
+    assert metrics["value"] == study.best_value and metrics["trial"] == study.best_trial.number
+
+    optuna_cli = Path(sys.executable).parent / "optuna"
+    listed = subprocess.run(
+        [str(optuna_cli), "trials", "--study-name", "small", "--storage", "sqlite:///runs/search.db", "-f", "json"],
+        cwd=workdir, capture_output=True, text=True, check=True,
+    )
+    rows = json.loads(listed.stdout)
+    assert sorted(r["number"] for r in rows) == [0, 1, 2]
+
+    studies = run_cli("studies", cwd=workdir)
+    assert studies.returncode == 0 and "small" in studies.stdout
+
+
+def test_a_changed_search_space_is_refused(workdir: Path):
+    write_study(workdir, "small")
+    assert run_cli("run", "--study", "small", "--n-trials", "1", cwd=workdir).returncode == 0
+    before = (workdir / "runs" / "search.db").read_bytes()
+    write_study(workdir, "small", SMALL_STUDY.replace("high: 1.0e-2", "high: 5.0e-2"))
+    changed = run_cli("run", "--study", "small", cwd=workdir)
+    assert changed.returncode == 2
+    lines = changed.stderr.strip().splitlines()
+    assert len(lines) == 1 and "different study file" in lines[0] and "space.lr.high" in lines[0]
+    assert "--name small-2" in lines[0]
+    assert (workdir / "runs" / "search.db").read_bytes() == before
+
+
+def test_smoke_study_runs_through_the_cli(workdir: Path):
+    (workdir / "studies" / "smoke.yaml").write_text((REPO / "studies" / "smoke.yaml").read_text())
+    done = run_cli("run", "--study", "smoke", "--storage", f"sqlite:///{workdir / 'other.db'}", cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    study = optuna.load_study(study_name="smoke", storage=f"sqlite:///{workdir / 'other.db'}")
+    assert _finished(study) == 4
+    assert not (workdir / "runs" / "search.db").exists()
+    assert (workdir / "runs" / "smoke" / "best" / WEIGHTS).is_file()
+
+
+def test_help_teaches_with_examples(workdir: Path):
+    for command in ("run", "studies", "best"):
+        out = run_cli(command, "--help", cwd=workdir)
+        assert out.returncode == 0 and "examples:" in out.stdout and f"search {command}" in out.stdout

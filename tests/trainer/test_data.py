@@ -1,0 +1,89 @@
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from search.trainer.config import DataConfig
+from search.trainer.data import DataError, batches, load_dataset
+from search.typed import FieldError
+
+
+def test_mnist_has_5000_images_in_stratified_splits():
+    ds = load_dataset(DataConfig(name="mnist"))
+    assert len(ds.train) + len(ds.val) + len(ds.test) == 5000
+    assert ds.num_classes == 10 and ds.in_chans == 1
+    assert ds.train.images.dtype == torch.uint8 and ds.train.images.shape[1:] == (1, 28, 28)
+    for split in (ds.val, ds.test):
+        counts = torch.bincount(split.labels, minlength=10)
+        assert counts.min() == counts.max() == 75  # 15% of 500 in every class
+    # No image is in two splits.
+    keys = {name: {bytes(img.flatten().tolist()) for img in getattr(ds, name).images} for name in ("train", "val", "test")}
+    assert not keys["train"] & keys["val"] and not keys["train"] & keys["test"] and not keys["val"] & keys["test"]
+    assert len(ds.train) == 3500
+
+
+def test_long_tail_is_heavily_imbalanced_and_stratified():
+    ds = load_dataset(DataConfig(name="mnist-longtail", imbalance=0.1))
+    counts = ds.class_counts()
+    assert counts[0] > 8 * counts[-1]
+    assert (counts[:-1] >= counts[1:]).all()
+    val = torch.bincount(ds.val.labels, minlength=10).float()
+    train = counts.float()
+    assert torch.allclose(val / val.sum(), train / train.sum(), atol=0.02)
+
+
+def test_split_is_fixed_by_the_data_seed():
+    a = load_dataset(DataConfig(name="mnist-longtail", seed=3))
+    load_dataset.cache_clear()
+    b = load_dataset(DataConfig(name="mnist-longtail", seed=3))
+    assert torch.equal(a.val.labels, b.val.labels) and torch.equal(a.val.images, b.val.images)
+
+
+def test_batches_cover_the_split_once():
+    ds = load_dataset(DataConfig(name="mnist-longtail"))
+    seen = torch.cat([y for _, y in batches(ds.train, 100, shuffle=True, generator=torch.Generator().manual_seed(0))])
+    assert torch.equal(seen.sort().values, ds.train.labels.sort().values)
+
+
+def _folder(root: Path, classes: dict[str, int], mode: str = "RGB", size: int = 12) -> Path:
+    for i, (name, n) in enumerate(classes.items()):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for j in range(n):
+            Image.new(mode, (size, size), color=(i * 80, j * 10, 0) if mode == "RGB" else i * 80).save(root / name / f"{j}.png")
+    return root
+
+
+def test_image_folder_loads_and_resizes(tmp_path):
+    root = _folder(tmp_path / "imgs", {"cat": 10, "dog": 7})
+    ds = load_dataset(DataConfig(path=str(root), image_size=16))
+    assert ds.classes == ("cat", "dog") and ds.in_chans == 3
+    assert ds.train.images.shape[1:] == (3, 16, 16)
+    assert len(ds.train) + len(ds.val) + len(ds.test) == 17
+
+
+def test_image_folder_with_one_class_is_refused(tmp_path):
+    root = _folder(tmp_path / "imgs", {"cat": 5})
+    (tmp_path / "imgs" / "empty").mkdir()
+    with pytest.raises(DataError, match="at least 2 class"):
+        load_dataset(DataConfig(path=str(root)))
+
+
+def test_image_folder_with_mixed_modes_is_refused(tmp_path):
+    root = _folder(tmp_path / "imgs", {"a": 4, "b": 4})
+    Image.new("L", (12, 12)).save(root / "b" / "gray.png")
+    with pytest.raises(DataError, match="mixed modes"):
+        load_dataset(DataConfig(path=str(root)))
+
+
+def test_undecodable_image_is_named(tmp_path):
+    root = _folder(tmp_path / "imgs", {"a": 4, "b": 4})
+    (root / "a" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match="broken.png: cannot decode"):
+        load_dataset(DataConfig(path=str(root)))
+
+
+def test_missing_path_is_a_field_error(tmp_path):
+    with pytest.raises(FieldError) as err:
+        DataConfig(path=str(tmp_path / "nope"))
+    assert err.value.field == "path"

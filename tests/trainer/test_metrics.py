@@ -1,0 +1,50 @@
+import pytest
+import torch
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
+from search.trainer.metrics import ConfusionCounter, metrics_from_confusion
+
+
+def _data(n=500, classes=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    target = torch.randint(0, classes, (n,), generator=g)
+    logits = torch.randn(n, classes, generator=g)
+    logits[torch.arange(n), target] += 1.0  # better than chance, not perfect
+    return logits, target
+
+
+def test_macro_metrics_match_sklearn_over_the_whole_set():
+    logits, target = _data()
+    counter = ConfusionCounter(5)
+    for start in range(0, 500, 37):  # uneven batches
+        counter.update(logits[start : start + 37], target[start : start + 37])
+    m = counter.compute()
+    pred = logits.argmax(1).numpy()
+    y = target.numpy()
+    assert m.macro_f1 == pytest.approx(f1_score(y, pred, average="macro"))
+    assert m.accuracy == pytest.approx(accuracy_score(y, pred))
+    assert m.macro_precision == pytest.approx(precision_score(y, pred, average="macro", zero_division=0))
+    assert m.macro_recall == pytest.approx(recall_score(y, pred, average="macro", zero_division=0))
+
+
+def test_batch_average_of_f1_would_differ():
+    # Why confusion counts: averaging per-batch F1 gives another (wrong) number.
+    logits, target = _data(n=64, seed=3)
+    whole = metrics_from_confusion(_cm(logits, target)).macro_f1
+    halves = [metrics_from_confusion(_cm(logits[s : s + 8], target[s : s + 8])).macro_f1 for s in range(0, 64, 8)]
+    assert abs(sum(halves) / len(halves) - whole) > 1e-3
+
+
+def _cm(logits, target, classes=5):
+    counter = ConfusionCounter(classes)
+    counter.update(logits, target)
+    return torch.tensor(counter.compute().confusion)
+
+
+def test_absent_class_scores_zero_and_per_class_report():
+    cm = torch.tensor([[5, 0, 0], [1, 4, 0], [0, 0, 0]])
+    m = metrics_from_confusion(cm)
+    rows = m.per_class()
+    assert rows[2] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert rows[0]["precision"] == pytest.approx(5 / 6) and rows[1]["recall"] == pytest.approx(0.8)
+    assert m.accuracy == pytest.approx(0.9)

@@ -1,0 +1,75 @@
+"""Every optimizer builds and steps; every scheduler follows its LR trajectory."""
+
+import math
+
+import pytest
+import torch
+
+from search.trainer.config import TrainConfig
+from search.trainer.optim import OPTIMIZERS, SCHEDULERS, create_optimizer, create_scheduler, step_scheduler
+
+
+def _model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Linear(4, 3)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS.names())
+def test_every_optimizer_reduces_a_loss(name):
+    model = _model()
+    optimizer = create_optimizer(model, TrainConfig(opt=name, lr=0.01))
+    x, y = torch.randn(32, 4), torch.randint(0, 3, (32,))
+    losses = []
+    for _ in range(30):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01)
+
+
+def test_momentum_reaches_the_optimizer():
+    optimizer = create_optimizer(_model(), TrainConfig(opt="momentum", lr=0.1, momentum=0.7))
+    assert isinstance(optimizer, torch.optim.SGD)
+    assert optimizer.param_groups[0]["momentum"] == 0.7
+    assert optimizer.param_groups[0]["nesterov"] is False
+    assert create_optimizer(_model(), TrainConfig(opt="sgd", momentum=0.7)).param_groups[0]["nesterov"] is True
+
+
+def _trajectory(config: TrainConfig, metrics: list[float]) -> list[float]:
+    optimizer = create_optimizer(_model(), config)
+    scheduler = create_scheduler(optimizer, config)
+    lrs = []
+    for metric in metrics:
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        step_scheduler(scheduler, metric)
+    return lrs
+
+
+def test_step_lr_trajectory():
+    config = TrainConfig(opt="adam", lr=1.0, sched="step", decay_epochs=2, decay_rate=0.5, epochs=6)
+    assert _trajectory(config, [0.0] * 6) == pytest.approx([1.0, 1.0, 0.5, 0.5, 0.25, 0.25])
+
+
+def test_cosine_trajectory_ends_at_min_lr():
+    config = TrainConfig(opt="adam", lr=1.0, sched="cosine", min_lr=0.1, epochs=4)
+    expected = [0.1 + 0.9 * (1 + math.cos(math.pi * t / 4)) / 2 for t in range(4)]
+    assert _trajectory(config, [0.0] * 4) == pytest.approx(expected)
+
+
+def test_plateau_steps_on_the_validation_metric():
+    config = TrainConfig(opt="adam", lr=1.0, sched="plateau", decay_rate=0.5, patience_epochs=1, epochs=8)
+    # Improving metric: no decay. Then two epochs without improvement (patience 1): halve.
+    metrics = [0.1, 0.2, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3]
+    assert _trajectory(config, metrics) == pytest.approx([1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.25])
+
+
+def test_no_scheduler_keeps_lr():
+    assert _trajectory(TrainConfig(lr=0.3, sched="none"), [0.0] * 3) == pytest.approx([0.3] * 3)
+
+
+def test_every_scheduler_is_tested():
+    assert set(SCHEDULERS.names()) == {"none", "step", "cosine", "plateau"}
