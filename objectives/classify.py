@@ -14,6 +14,7 @@ from typing import Any
 import optuna
 import torch
 
+from search import faults
 from search.checkpoint import BestKeeper
 from search.config import StudyConfig
 from search.space import suggest
@@ -53,6 +54,8 @@ class ClassifyObjective:
         trainer: Trainer | None = None
         try:
             trainer = Trainer(train_config)
+            if trainer.dataset.skipped:
+                trial.set_user_attr("data_warning", f"skipped undecodable images: {list(trainer.dataset.skipped)}")
             for result in trainer.fit():
                 value = metric_value(result, self.config.metric)
                 history.append({"epoch": result.epoch, "lr": result.lr, "train_loss": result.train_loss,
@@ -66,6 +69,7 @@ class ClassifyObjective:
                     could_be_best = study_best is None or not self._better(study_best, value)
                     best_weights = trainer.weights() if could_be_best else None
                 trial.report(value, result.epoch)
+                faults.reach("epoch")
                 # Pruning after the last epoch would save nothing and discard a finished trial.
                 if result.epoch < train_config.epochs and trial.should_prune():
                     reason = f"pruned after epoch {result.epoch}: {self.config.metric}={value:.4f}"

@@ -25,6 +25,8 @@ from typing import Any, Iterator
 
 import yaml
 
+from search import faults
+
 WEIGHTS = "model.safetensors"
 CONFIG = "config.yaml"
 METRICS = "metrics.json"
@@ -56,6 +58,7 @@ def write_checkpoint_dir(target: Path, weights: dict[str, Any], config: dict[str
         save_file(weights, str(tmp / WEIGHTS), metadata={"format": "pt"})
         with open(tmp / WEIGHTS, "rb+") as f:
             os.fsync(f.fileno())
+        faults.reach("checkpoint")
         _write(tmp / CONFIG, yaml.safe_dump(config, sort_keys=False).encode())
         _write(tmp / METRICS, json.dumps(metrics, indent=2).encode())
         _fsync_dir(tmp)
@@ -113,6 +116,7 @@ class BestKeeper:
     def _point_best_at(self, number: int) -> None:
         tmp = self.dir / f".best-{uuid.uuid4().hex[:8]}"
         os.symlink(os.path.join("trials", str(number)), tmp)
+        faults.reach("promote")
         os.replace(tmp, self.best_link)
         _fsync_dir(self.dir)
 
@@ -134,6 +138,8 @@ class BestKeeper:
             best = study.best_trial.number if complete else None
             if best is not None and best != self.current() and self.trial_dir(best).is_dir():
                 self._point_best_at(best)
+            for link in self.dir.glob(".best-*"):  # left by a kill inside _point_best_at
+                link.unlink(missing_ok=True)
             keep = {str(n) for n in running} | {str(self.current())}
             for path in staged:
                 name = path.name.removeprefix(".tmp-").split("-", 1)[0]

@@ -83,7 +83,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         config = config.with_overrides(train=config.train.replace(seed=args.seed))
     config = config.with_overrides(n_trials=args.n_trials, timeout=args.timeout)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Our own line per trial says what Optuna's log would, without its tracebacks.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     url = resolve_storage_url(args.storage, config.storage)
     storage = open_storage(url, config.heartbeat)
     study = create_or_resume(name, config, storage, seed=args.seed)

@@ -10,6 +10,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from search import faults
 from search.checkpoint import BestKeeper
 from search.config import StudyConfig
 from search.errors import SearchError
@@ -97,6 +98,7 @@ def run_study(
         nonlocal failures
         keeper.promote(study)
         failures = failures + 1 if trial.state == TrialState.FAIL else 0
+        faults.reach("between-trials")
 
     try:
         while True:

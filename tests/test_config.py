@@ -144,3 +144,31 @@ def test_bad_arguments_get_one_line(workdir, capsys, argv, words):
     assert words in err[0]
     assert "secret" not in err[0]
     assert not (workdir / "runs").exists()
+
+
+def test_yaml_is_read_safely(workdir, capsys):
+    marker = workdir / "pwned"
+    write_study(workdir, "evil", f'train: !!python/object/apply:os.system ["touch {marker}"]\n')
+    assert main(["run", "--study", "evil"]) == 2
+    assert "malformed YAML" in capsys.readouterr().err
+    assert not marker.exists()
+
+
+def _image_folder(root, classes, modes=("L",)):
+    from PIL import Image
+
+    for k in range(classes):
+        (root / f"c{k}").mkdir(parents=True)
+        for j in range(4):
+            Image.new(modes[j % len(modes)], (8, 8)).save(root / f"c{k}" / f"{j}.png")
+    return root
+
+
+@pytest.mark.parametrize("classes, modes, words", [(1, ("L",), "at least 2 class"), (2, ("L", "RGB"), "mixed modes")])
+def test_bad_image_folders_are_refused_before_anything_is_written(workdir, capsys, classes, modes, words):
+    root = _image_folder(workdir / "imgs", classes, modes)
+    write_study(workdir, "bad", yaml.safe_dump(_set(BASE, "train.data", {"path": str(root)}), sort_keys=False))
+    assert main(["run", "--study", "bad"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "studies/bad.yaml: train.data.path:" in err[0] and words in err[0]
+    assert not (workdir / "runs").exists()

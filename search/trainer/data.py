@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -46,6 +47,8 @@ class Dataset:
     classes: tuple[str, ...]
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    skipped: tuple[str, ...] = ()
+    """Files that could not be decoded and were left out."""
 
     @property
     def num_classes(self) -> int:
@@ -84,7 +87,7 @@ def _long_tail(labels: torch.Tensor, imbalance: float, generator: torch.Generato
     return torch.cat(keep).sort().values
 
 
-def _folder(path: str, size: int) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
+def _folder(path: str, size: int) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...], tuple[str, ...]]:
     from PIL import Image, UnidentifiedImageError
 
     classes = sorted(e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
@@ -99,7 +102,7 @@ def _folder(path: str, size: int) -> tuple[torch.Tensor, torch.Tensor, tuple[str
             + (f" ({classes[found[0]]})" if found else "")
         )
     modes: dict[str, str] = {}
-    images, labels = [], []
+    images, labels, skipped = [], [], []
     for file, k in files:
         try:
             with Image.open(file) as img:
@@ -107,8 +110,10 @@ def _folder(path: str, size: int) -> tuple[torch.Tensor, torch.Tensor, tuple[str
                 modes.setdefault(img.mode, file)
                 mode = "L" if img.mode in ("L", "1", "I;16", "I") else "RGB"
                 img = img.convert(mode).resize((size, size), Image.BILINEAR)
-        except (UnidentifiedImageError, OSError) as err:
-            raise DataError(f"{file}: cannot decode image ({err.__class__.__name__})") from None
+        except (UnidentifiedImageError, OSError):
+            # One corrupt file in a large folder should cost that file, not the whole search.
+            skipped.append(file)
+            continue
         tensor = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
         images.append(tensor.view(size, size, -1).permute(2, 0, 1))
         labels.append(k)
@@ -116,7 +121,12 @@ def _folder(path: str, size: int) -> tuple[torch.Tensor, torch.Tensor, tuple[str
     if len(channel_counts) > 1:
         examples = "; ".join(f"{m}: {f}" for m, f in modes.items())
         raise DataError(f"{path}: images of mixed modes ({examples}); convert them to one mode first")
-    return torch.stack(images), torch.tensor(labels), tuple(classes)
+    if skipped:
+        shown = ", ".join(skipped[:3]) + (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "")
+        print(f"search: warning: skipped {len(skipped)} undecodable image(s): {shown}", file=sys.stderr)
+    if not images:
+        raise DataError(f"{path}: no image could be decoded")
+    return torch.stack(images), torch.tensor(labels), tuple(classes), tuple(skipped)
 
 
 def _stratified(labels: torch.Tensor, config: DataConfig, generator: torch.Generator):
@@ -140,8 +150,9 @@ def load_dataset(config: DataConfig) -> Dataset:
     generator = torch.Generator().manual_seed(config.seed)
     if config.name == "folder":
         assert config.path is not None
-        images, labels, classes = _folder(config.path, config.image_size or FOLDER_DEFAULT_SIZE)
+        images, labels, classes, skipped = _folder(config.path, config.image_size or FOLDER_DEFAULT_SIZE)
     else:
+        skipped = ()
         images, labels, classes = _mnist()
         if config.name == "mnist-longtail":
             keep = _long_tail(labels, config.imbalance, generator)
@@ -162,6 +173,7 @@ def load_dataset(config: DataConfig) -> Dataset:
         classes=classes,
         mean=mean,
         std=std,
+        skipped=skipped,
     )
 
 

@@ -76,11 +76,13 @@ def test_image_folder_with_mixed_modes_is_refused(tmp_path):
         load_dataset(DataConfig(path=str(root)))
 
 
-def test_undecodable_image_is_named(tmp_path):
+def test_undecodable_image_is_skipped_and_named(tmp_path, capsys):
     root = _folder(tmp_path / "imgs", {"a": 4, "b": 4})
     (root / "a" / "broken.png").write_bytes(b"not a png")
-    with pytest.raises(DataError, match="broken.png: cannot decode"):
-        load_dataset(DataConfig(path=str(root)))
+    ds = load_dataset(DataConfig(path=str(root)))
+    assert len(ds.train) + len(ds.val) + len(ds.test) == 8
+    assert ds.skipped == (str(root / "a" / "broken.png"),)
+    assert "skipped 1 undecodable image(s)" in capsys.readouterr().err
 
 
 def test_missing_path_is_a_field_error(tmp_path):

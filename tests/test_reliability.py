@@ -1,0 +1,208 @@
+"""Kills, interrupts and faults inside trials lose nothing, and the study still finishes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import timm
+import torch
+from optuna.trial import TrialState
+
+from search.checkpoint import WEIGHTS, BestKeeper
+from search.config import load_study_config
+from search.runner import run_study
+from search.study import create_or_resume, open_storage
+from search.trainer.model import load_state_dict
+
+from .conftest import REPO, SMALL_STUDY, run_cli, write_study
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def _load(workdir: Path, name: str = "small") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{workdir / 'runs' / 'search.db'}")
+
+
+def assert_study_whole(workdir: Path, n_trials: int, name: str = "small") -> optuna.Study:
+    """Exactly n finished trials, none RUNNING, and `best` is the study's best and loads."""
+    study = _load(workdir, name)
+    states = [t.state for t in study.trials]
+    assert sum(s in FINISHED for s in states) == n_trials, states
+    assert TrialState.RUNNING not in states
+    keeper = BestKeeper(workdir / "runs" / name)
+    assert keeper.current() == study.best_trial.number
+    model = timm.create_model("test_resnet", num_classes=10, in_chans=1)
+    model.load_state_dict(load_state_dict(str(keeper.best_link / WEIGHTS)))
+    leftovers = sorted(p.name for p in (workdir / "runs" / name).iterdir())
+    assert leftovers == [".lock", "best", "trials"], leftovers
+    assert os.listdir(keeper.trials_dir) == [str(study.best_trial.number)]
+    return study
+
+
+@pytest.mark.parametrize("fault", ["epoch:3", "checkpoint:2", "promote:2", "between-trials:1"])
+def test_killed_run_resumes_to_exactly_n_trials(workdir: Path, fault: str):
+    write_study(workdir, "small")
+    killed = run_cli("run", "--study", "small", "--quiet", cwd=workdir, env={"SEARCH_FAULT": fault})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    resumed = run_cli("run", "--study", "small", "--quiet", cwd=workdir)
+    assert resumed.returncode == 0, resumed.stderr
+    study = assert_study_whole(workdir, 3)
+    if fault == "epoch:3":
+        # The trial killed mid-training was failed by its stale heartbeat and retried as it was.
+        failed = [t for t in study.trials if t.state == TrialState.FAIL]
+        assert len(failed) == 1
+        retry = [t for t in study.trials if t.system_attrs.get("failed_trial") == failed[0].number]
+        assert len(retry) == 1 and retry[0].params == failed[0].params and retry[0].state in FINISHED
+
+
+def _wait_for_running_epoch(workdir: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    db = workdir / "runs" / "search.db"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.exists():
+            try:
+                trials = _load(workdir).trials
+            except Exception:
+                trials = []
+            if any(t.state == TrialState.RUNNING and t.user_attrs.get("epochs_run", 0) >= 1 for t in trials):
+                return
+        time.sleep(0.2)
+    raise AssertionError("no trial reached its first epoch")
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_fails_the_running_trial_and_a_rerun_continues(workdir: Path, signum, code):
+    write_study(workdir, "small", SMALL_STUDY.replace("epochs: 2", "epochs: 4"))
+    env = {k: v for k, v in os.environ.items() if k != "SEARCH_STORAGE"}
+    env["PYTHONPATH"] = str(REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "search", "run", "--study", "small", "--quiet"],
+        cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        _wait_for_running_epoch(workdir, proc)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and "interrupted" in err
+    trials = _load(workdir).trials
+    assert [t.state for t in trials][-1] == TrialState.FAIL
+    assert trials[-1].user_attrs["fail_reason"] == "interrupted"
+    assert TrialState.RUNNING not in [t.state for t in trials]
+    resumed = run_cli("run", "--study", "small", "--quiet", cwd=workdir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_study_whole(workdir, 3)
+
+
+def test_three_workers_share_the_default_sqlite_storage(workdir: Path):
+    write_study(workdir, "small", SMALL_STUDY.replace("n_trials: 3", "n_trials: 6"))
+    env = {k: v for k, v in os.environ.items() if k != "SEARCH_STORAGE"}
+    env["PYTHONPATH"] = str(REPO)
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "search", "run", "--study", "small", "--quiet"],
+                         cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [o[1][-500:] for o in outputs]
+    assert not any("database is locked" in out + err for out, err in outputs)
+    study = assert_study_whole(workdir, 6)
+    assert all(t.state in FINISHED for t in study.trials)  # no failure, none lost or duplicated
+    assert len({t.number for t in study.trials}) == 6
+
+
+# Faults inside a trial, injected in-process: each fails that trial with its reason, the study goes on.
+
+
+def _run_in_process(workdir: Path, n_trials: int = 3, text: str = SMALL_STUDY) -> optuna.Study:
+    config = load_study_config(str(write_study(workdir, "small", text)))
+    storage = open_storage(f"sqlite:///{workdir / 'runs' / 'search.db'}", config.heartbeat)
+    study = create_or_resume("small", config, storage)
+    run_study(study, config, BestKeeper(workdir / "runs" / "small"), n_trials=n_trials, timeout=None, progress=False)
+    return study
+
+
+def test_nan_loss_fails_one_trial_and_the_study_completes(workdir: Path, monkeypatch):
+    import search.trainer.loop as loop
+
+    real = loop.create_loss
+    calls = {"n": 0}
+
+    class NaNLoss(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, logits, y):
+            return self.inner(logits, y) * float("nan")
+
+    def poisoned(config, counts):
+        calls["n"] += 1
+        loss = real(config, counts)
+        return NaNLoss(loss) if calls["n"] == 2 else loss
+
+    monkeypatch.setattr(loop, "create_loss", poisoned)
+    study = _run_in_process(workdir)
+    failed = [t for t in study.trials if t.state == TrialState.FAIL]
+    assert len(failed) == 1 and failed[0].number == 1
+    assert failed[0].user_attrs["fail_reason"].startswith("training loss became nan")
+    assert sum(t.state in FINISHED for t in study.trials) == 3
+
+
+def test_out_of_memory_fails_one_trial_and_names_the_batch_size(workdir: Path, monkeypatch):
+    import search.trainer.loop as loop
+
+    real = loop.Trainer.train_one_epoch
+    calls = {"n": 0}
+
+    def sometimes_oom(self):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(self)
+
+    monkeypatch.setattr(loop.Trainer, "train_one_epoch", sometimes_oom)
+    study = _run_in_process(workdir)
+    failed = [t for t in study.trials if t.state == TrialState.FAIL]
+    assert len(failed) == 1
+    assert failed[0].user_attrs["fail_reason"] == "CUDA out of memory at batch_size=64"
+    assert sum(t.state in FINISHED for t in study.trials) == 3
+
+
+def test_undecodable_image_is_skipped_and_recorded(workdir: Path):
+    from PIL import Image
+
+    root = workdir / "imgs"
+    for k in range(3):
+        (root / f"c{k}").mkdir(parents=True)
+        for j in range(8):
+            Image.new("L", (16, 16), color=40 * k + j).save(root / f"c{k}" / f"{j}.png")
+    (root / "c1" / "corrupt.png").write_bytes(b"\x89PNG broken")
+    text = SMALL_STUDY.replace("data: {name: mnist-longtail}", f"data: {{path: {root}, image_size: 16}}")
+    study = _run_in_process(workdir, n_trials=2, text=text)
+    assert sum(t.state in FINISHED for t in study.trials) == 2
+    assert "corrupt.png" in study.trials[0].user_attrs["data_warning"]
+
+
+def test_consecutive_failures_stop_the_study_with_a_clear_error(workdir: Path, monkeypatch):
+    import search.trainer.loop as loop
+    from search.errors import SearchError
+
+    def broken(self):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(loop.Trainer, "train_one_epoch", broken)
+    with pytest.raises(SearchError, match="5 trials in a row failed"):
+        _run_in_process(workdir)
+    reasons = {t.user_attrs["fail_reason"] for t in _load(workdir).trials}
+    assert reasons == {"RuntimeError: disk on fire"}

@@ -1,0 +1,51 @@
+import os
+import pickle
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from search.trainer.model import check_model_name, create_model, load_state_dict
+
+
+class Exploit:
+    """A pickle that runs a command when loaded by an unsafe unpickler."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_malicious_pickle_where_a_checkpoint_belongs_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "model.pth"
+    with open(path, "wb") as f:
+        pickle.dump({"weight": Exploit(str(marker))}, f)
+    with pytest.raises(pickle.UnpicklingError):
+        load_state_dict(str(path))
+    assert not marker.exists()
+    # The same file named as starting weights is refused before any code can run.
+    with pytest.raises(pickle.UnpicklingError):
+        create_model("test_resnet", num_classes=10, in_chans=1, weights=str(path))
+    assert not marker.exists()
+
+
+def test_weights_from_safetensors_and_state_dict_files(tmp_path):
+    model = create_model("test_resnet", num_classes=10, in_chans=1)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp_path / "w.safetensors"))
+    torch.save(state, tmp_path / "w.pth")
+    for name in ("w.safetensors", "w.pth"):
+        loaded = create_model("test_resnet", num_classes=10, in_chans=1, weights=str(tmp_path / name))
+        for key, value in loaded.state_dict().items():
+            assert torch.equal(value, state[key])
+    # Another number of classes keeps the backbone and starts a fresh classifier.
+    other = create_model("test_resnet", num_classes=3, in_chans=1, weights=str(tmp_path / "w.pth"))
+    assert torch.equal(other.state_dict()["conv1.0.weight"], state["conv1.0.weight"])
+
+
+def test_unknown_model_suggests_a_close_name():
+    with pytest.raises(ValueError, match="did you mean 'resnet18'"):
+        check_model_name("resnet_18")
