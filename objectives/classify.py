@@ -100,7 +100,7 @@ class ClassifyObjective:
         study_best = self._study_best(trial)
         if best_weights is not None and (study_best is None or not self._better(study_best, best_value)):
             self.keeper.stage(
-                trial.number,
+                trial,
                 best_weights,
                 to_mapping(train_config),
                 {

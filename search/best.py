@@ -5,28 +5,26 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import optuna
+from optuna.trial import TrialState
+
+from search.checkpoint import BestKeeper
 from search.errors import SearchError
+from search.runner import study_dir
+from search.study import redact
 
 
-def best_record(name: str, url: str, runs_dir: str | None = None) -> dict[str, Any]:
-    import optuna
-    from optuna.trial import TrialState
-
-    from search.checkpoint import BestKeeper
-    from search.runner import study_dir
-    from search.study import load_existing_study, redact
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = load_existing_study(name, url)
+def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, Any]:
+    """Value, params, trial, checkpoint (fetched from the artifact store if need be), storage."""
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        raise SearchError(f"study {name!r} has no complete trial yet")
+        raise SearchError(f"study {study.study_name!r} has no complete trial yet")
     best = study.best_trial
-    keeper = BestKeeper(study_dir(name, runs_dir) if runs_dir else study_dir(name))
-    checkpoint = None
-    if keeper.current() == best.number:
-        checkpoint = os.path.abspath(keeper.best_link)
+    keeper = BestKeeper(study_dir(study.study_name), mirror)
+    if keeper.current() != best.number and mirror is not None:
+        keeper.promote(study)  # on another machine: fetch the best from the artifact store
+    checkpoint = os.path.abspath(keeper.best_link) if keeper.current() == best.number else None
     return {
-        "study": name,
+        "study": study.study_name,
         "metric": study.user_attrs.get("metric", "value"),
         "value": best.value,
         "params": best.params,

@@ -62,10 +62,15 @@ def write_checkpoint_dir(target: Path, weights: dict[str, Any], config: dict[str
         _write(tmp / CONFIG, yaml.safe_dump(config, sort_keys=False).encode())
         _write(tmp / METRICS, json.dumps(metrics, indent=2).encode())
         _fsync_dir(tmp)
-        if target.exists():
-            shutil.rmtree(target)
+        # A directory cannot replace a non-empty one in one rename: move the old one aside
+        # first, so that `target` is at every moment absent or whole, never mixed.
+        old = target.parent / f".old-{target.name}-{uuid.uuid4().hex[:8]}" if target.exists() else None
+        if old is not None:
+            os.rename(target, old)
         os.rename(tmp, target)
         _fsync_dir(target.parent)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -84,17 +89,26 @@ def read_checkpoint_dir(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 class BestKeeper:
     """Keeps `runs/<study>/best` equal to the checkpoint of `study.best_trial`."""
 
-    def __init__(self, study_dir: str | Path) -> None:
+    def __init__(self, study_dir: str | Path, mirror: Any = None) -> None:
+        """`mirror`, an ArtifactMirror, publishes the best to Optuna's artifact store."""
         self.dir = Path(study_dir)
+        self.mirror = mirror
         self.trials_dir = self.dir / "trials"
         self.best_link = self.dir / "best"
 
     def trial_dir(self, number: int) -> Path:
         return self.trials_dir / str(number)
 
-    def stage(self, number: int, weights: dict[str, Any], config: dict[str, Any], metrics: dict[str, Any]) -> Path:
-        """Write a finishing trial's checkpoint; call before the trial is reported complete."""
-        return write_checkpoint_dir(self.trial_dir(number), weights, config, metrics)
+    def stage(self, trial: Any, weights: dict[str, Any], config: dict[str, Any], metrics: dict[str, Any]) -> Path:
+        """Write a finishing trial's checkpoint; call while the trial runs, before it is told.
+
+        With a mirror, the files are also uploaded as the trial's artifacts: Optuna accepts
+        artifacts only while a trial runs.
+        """
+        path = write_checkpoint_dir(self.trial_dir(trial.number), weights, config, metrics)
+        if self.mirror is not None:
+            self.mirror.publish(trial, path)
+        return path
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -128,16 +142,22 @@ class BestKeeper:
         """
         from optuna.trial import TrialState
 
-        if not self.trials_dir.is_dir():
+        if not self.trials_dir.is_dir() and self.mirror is None:
             return self.current()
         with self._locked():
+            self.trials_dir.mkdir(exist_ok=True)
             staged = list(self.trials_dir.iterdir())
             trials = study.get_trials(deepcopy=False)
             running = {t.number for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)}
             complete = [t for t in trials if t.state == TrialState.COMPLETE]
             best = study.best_trial.number if complete else None
-            if best is not None and best != self.current() and self.trial_dir(best).is_dir():
-                self._point_best_at(best)
+            previous = self.current()
+            if best is not None and best != previous:
+                if not self.trial_dir(best).is_dir() and self.mirror is not None:
+                    # Trained on another machine: take it from the shared artifact store.
+                    self.mirror.fetch(study, best, self.trial_dir(best))
+                if self.trial_dir(best).is_dir():
+                    self._point_best_at(best)  # the clean-up below drops the previous best
             for link in self.dir.glob(".best-*"):  # left by a kill inside _point_best_at
                 link.unlink(missing_ok=True)
             keep = {str(n) for n in running} | {str(self.current())}
@@ -145,4 +165,6 @@ class BestKeeper:
                 name = path.name.removeprefix(".tmp-").split("-", 1)[0]
                 if name not in keep:
                     shutil.rmtree(path, ignore_errors=True)
+                    if self.mirror is not None and name.isdigit():
+                        self.mirror.retract(study, int(name))
         return self.current()

@@ -85,6 +85,8 @@ class StudyConfig:
     """Stop starting trials after this many seconds of one run."""
     storage: str | None = None
     """An Optuna storage URL; the default is a SQLite file under runs/."""
+    artifacts: str | None = None
+    """Optuna artifact store for the best checkpoint: a shared directory or s3://bucket."""
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     pruner: PrunerConfig = field(default_factory=PrunerConfig)
     heartbeat: HeartbeatConfig = field(default_factory=HeartbeatConfig)

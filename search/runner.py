@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,9 +57,11 @@ class _Progress:
         self.write = tqdm.write if enabled else print
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        self.write(describe_trial(trial))
-        if trial.state in FINISHED:
-            self.bar.update(1)
+        worker = os.environ.get("SEARCH_WORKER")
+        self.write(f"[w{worker}] {describe_trial(trial)}" if worker else describe_trial(trial))
+        # The bar counts the study's finished trials, other workers' included.
+        self.bar.n = _counts(study)[0]
+        self.bar.refresh()
         try:
             self.bar.set_postfix(best=f"{study.best_value:.4f}", trial=study.best_trial.number)
         except ValueError:
@@ -86,6 +89,12 @@ def run_study(
 ) -> RunSummary:
     """Run trials until the study holds `n_trials` finished ones (a total, not an increment)."""
     from objectives import create_objective
+
+    threads = os.environ.get("SEARCH_NUM_THREADS")
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
 
     objective = create_objective(config.objective, config, keeper)
     keeper.promote(study)

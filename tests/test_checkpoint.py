@@ -46,7 +46,7 @@ def _race_worker(url: str, study_dir: str, seed: int, n: int) -> None:
             best = None
         if best is None or value >= best:
             weights = {"w": torch.full((64,), float(trial.number))}
-            keeper.stage(trial.number, weights, {"trial": trial.number}, {"trial": trial.number, "value": value})
+            keeper.stage(trial, weights, {"trial": trial.number}, {"trial": trial.number, "value": value})
         study.tell(trial, value)
         keeper.promote(study)
         # Whatever `best` points at is whole at every moment.

@@ -1,0 +1,57 @@
+"""One row per trial, from `study.trials_dataframe()`, with why each trial stopped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+import pandas as pd
+
+BASE_COLUMNS = ["number", "state", "value", "epochs", "duration_s", "reason"]
+
+
+def _reasons(study: optuna.Study) -> dict[int, str]:
+    trials = study.get_trials(deepcopy=False)
+    retried_as = {t.system_attrs["failed_trial"]: t.number for t in trials if "failed_trial" in t.system_attrs}
+    reasons: dict[int, str] = {}
+    for t in trials:
+        if t.state == optuna.trial.TrialState.PRUNED:
+            reasons[t.number] = t.user_attrs.get("pruned_reason", "pruned")
+        elif t.state == optuna.trial.TrialState.FAIL:
+            reason = t.user_attrs.get("fail_reason")
+            if reason is None:
+                reason = "worker died (heartbeat stopped)"
+            original = t.system_attrs.get("failed_trial", t.number)
+            if original in retried_as and retried_as[original] != t.number:
+                reason += f"; retried as trial {max(n for o, n in retried_as.items() if o == original)}"
+            reasons[t.number] = reason
+    return reasons
+
+
+def trials_frame(study: optuna.Study) -> pd.DataFrame:
+    frame = study.trials_dataframe(attrs=("number", "state", "value", "duration", "params", "user_attrs"))
+    if frame.empty:
+        return pd.DataFrame(columns=BASE_COLUMNS)
+    reasons = _reasons(study)
+    out = pd.DataFrame(
+        {
+            "number": frame["number"],
+            "state": frame["state"],
+            "value": frame["value"],
+            "epochs": frame.get("user_attrs_epochs_run", pd.Series(0, index=frame.index)).fillna(0).astype(int),
+            "duration_s": frame["duration"].dt.total_seconds().round(2),
+            "reason": frame["number"].map(reasons).fillna(""),
+        }
+    )
+    params = frame[[c for c in frame.columns if c.startswith("params_")]]
+    return pd.concat([out, params.rename(columns=lambda c: c.removeprefix("params_"))], axis=1)
+
+
+def render(frame: pd.DataFrame, fmt: str) -> str:
+    if fmt == "csv":
+        return frame.to_csv(index=False)
+    if fmt == "json":
+        return frame.to_json(orient="records", indent=2)
+    return frame.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}")
+
+

@@ -1,0 +1,79 @@
+"""`search run --workers N`: N worker processes on one study, one GPU each when there are several.
+
+Coordination is Optuna's storage alone: each worker is a plain `search run` that stops when the
+study holds its total of finished trials, and a worker that dies is recovered by the others
+through its trial's stale heartbeat.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+WORKER_ENV = "SEARCH_WORKER"
+THREADS_ENV = "SEARCH_NUM_THREADS"
+
+
+def worker_argv(argv: list[str]) -> list[str]:
+    """The same command line with --workers removed (each child is one worker)."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--workers":
+            skip = True
+        elif not arg.startswith("--workers="):
+            out.append(arg)
+    return out
+
+
+def worker_envs(n: int, *, gpus: int, cores: int, base: dict[str, str]) -> list[dict[str, str]]:
+    """Per worker: its GPU through CUDA_VISIBLE_DEVICES when there are several, else its share of cores."""
+    envs = []
+    for i in range(n):
+        env = dict(base)
+        env[WORKER_ENV] = str(i)
+        if gpus > 1:
+            env["CUDA_VISIBLE_DEVICES"] = str(i % gpus)
+        else:
+            env[THREADS_ENV] = str(max(1, cores // n))
+        envs.append(env)
+    return envs
+
+
+def _gpu_count() -> int:
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([d for d in visible.split(",") if d.strip()])
+    import torch
+
+    return torch.cuda.device_count()
+
+
+def run_workers(argv: list[str], n: int) -> int:
+    args = worker_argv(argv)
+    envs = worker_envs(n, gpus=_gpu_count(), cores=os.cpu_count() or 1, base=dict(os.environ))
+    procs = []
+    for i, env in enumerate(envs):
+        extra = [] if i == 0 else ["--quiet"]  # one progress bar; every worker prints its trials
+        procs.append(subprocess.Popen([sys.executable, "-m", "search", *args, *extra], env=env))
+    print(f"started {n} workers: pids {' '.join(str(p.pid) for p in procs)}", flush=True)
+
+    def forward(signum: int, frame: object) -> None:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    codes = [p.wait() for p in procs]
+    for i, (p, code) in enumerate(zip(procs, codes)):
+        if code != 0:
+            print(f"search: worker {i} (pid {p.pid}) exited with code {code}; its trial is retried by the others",
+                  file=sys.stderr)
+    if any(code == 0 for code in codes):
+        return 0
+    return next(c for c in codes if c != 0) if codes[0] >= 0 else 128 - codes[0]
