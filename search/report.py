@@ -40,11 +40,11 @@ def write_report(study: optuna.Study, out: Path) -> dict[str, str]:
         plot: Callable = getattr(ovm, function)
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+                warnings.simplefilter("ignore")  # experimental API, tight_layout on colorbars
                 fig = _figure(plot(study))
-            fig.set_size_inches(max(fig.get_size_inches()[0], 9), max(fig.get_size_inches()[1], 5))
-            fig.tight_layout()
-            fig.savefig(out / f"{name}.png", dpi=90)
+                fig.set_size_inches(max(fig.get_size_inches()[0], 9), max(fig.get_size_inches()[1], 5))
+                fig.tight_layout()
+                fig.savefig(out / f"{name}.png", dpi=90)
             written[name] = caption
         except (ValueError, RuntimeError, ZeroDivisionError) as err:
             skipped[name] = f"{caption}: not drawn ({err})"

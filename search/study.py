@@ -143,6 +143,7 @@ def create_or_resume(name: str, config: StudyConfig, storage: optuna.storages.Ba
     )
     study.set_user_attr("search_config", fingerprint)
     study.set_user_attr("metric", config.metric)
+    study.set_metric_names([config.metric])  # the dashboard's axes say val_macro_f1, not Objective 0
     return study
 
 

@@ -56,3 +56,19 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture(scope="session")
+def finished_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project directory holding the small study, run to 4 trials once for the whole session."""
+    from search.cli import main
+
+    root = tmp_path_factory.mktemp("finished")
+    write_study(root, "small", SMALL_STUDY.replace("n_trials: 3", "n_trials: 4"))
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        assert main(["run", "--study", "small", "--quiet"]) == 0
+    finally:
+        os.chdir(cwd)
+    return root
