@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gc
 import math
+import os
+import socket
 from typing import Any
 
 import optuna
@@ -54,6 +56,7 @@ class ClassifyObjective:
         trainer: Trainer | None = None
         try:
             trainer = Trainer(train_config)
+            trial.set_user_attr("worker", _where(trainer))
             if trainer.dataset.skipped:
                 trial.set_user_attr("data_warning", f"skipped undecodable images: {list(trainer.dataset.skipped)}")
             for result in trainer.fit():
@@ -114,6 +117,18 @@ class ClassifyObjective:
                 },
             )
         return best_value
+
+
+def _where(trainer: Trainer) -> dict[str, Any]:
+    """Which machine, worker and device ran the trial: for scale-out and for debugging."""
+    return {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "worker": os.environ.get("SEARCH_WORKER"),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "device": str(trainer.device),
+        "threads": torch.get_num_threads(),
+    }
 
 
 def _free_memory() -> None:

@@ -1,7 +1,8 @@
 """Fault injection for the crash tests: a real SIGKILL at a named point of the run.
 
 `SEARCH_FAULT=checkpoint` kills the process the first time it reaches `reach("checkpoint")`;
-`SEARCH_FAULT=epoch:3` the third time it reaches `reach("epoch")`. Unset, `reach` does nothing.
+`SEARCH_FAULT=epoch:3` the third time it reaches `reach("epoch")`. With `SEARCH_FAULT_WORKER=1`
+only worker 1 of `search run --workers N` is killed. Unset, `reach` does nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ def reach(point: str) -> None:
         return
     name, _, nth = spec.partition(":")
     if name != point:
+        return
+    only = os.environ.get("SEARCH_FAULT_WORKER")
+    if only is not None and only != os.environ.get("SEARCH_WORKER"):
         return
     _counts[point] = _counts.get(point, 0) + 1
     if _counts[point] == int(nth or 1):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any, Callable
 
 import optuna
@@ -43,9 +44,16 @@ def _build(registry: Registry, name: str, kwargs: dict[str, Any], source: str, k
         raise ConfigError(source, f"{key}.options", f"{registry.kind} {name!r} rejects them: {err}") from None
 
 
+def worker_seed(seed: int | None) -> int | None:
+    """Worker i of `--workers N` samples with seed + i: the same seed would repeat the same trials."""
+    if seed is None:
+        return None
+    return seed + int(os.environ.get("SEARCH_WORKER", "0") or 0)
+
+
 def create_sampler(config: SamplerConfig, *, seed: int | None = None, source: str = "sampler") -> BaseSampler:
     kwargs = dict(config.options)
-    kwargs.setdefault("seed", seed if seed is not None else config.seed)
+    kwargs.setdefault("seed", worker_seed(seed if seed is not None else config.seed))
     return _build(SAMPLERS, config.name, kwargs, source, "sampler")
 
 
@@ -83,19 +91,26 @@ def open_storage(url: str, heartbeat: HeartbeatConfig | None = None) -> optuna.s
         # A worker needs few connections: one in use, one spare for the heartbeat thread.
         engine_kwargs.update(pool_size=2, max_overflow=2, pool_pre_ping=True)
     hb = heartbeat or HeartbeatConfig()
-    try:
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=hb.interval,
-            grace_period=hb.grace_period,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                max_retry=hb.max_retry
-            ),
-        )
-    except Exception as err:  # sqlalchemy raises many kinds; all mean "cannot use this URL"
-        first = str(err).strip().splitlines()[0] if str(err).strip() else err.__class__.__name__
-        raise SearchError(f"cannot open storage {redact(url)}: {first}") from None
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=hb.interval,
+                grace_period=hb.grace_period,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                    max_retry=hb.max_retry
+                ),
+            )
+        except Exception as err:  # sqlalchemy raises many kinds; all mean "cannot use this URL"
+            text = str(err)
+            # Workers that start together on an empty database race to create its tables.
+            if attempt < 4 and ("already exists" in text or "UniqueViolation" in text or "IntegrityError" in text):
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            first = text.strip().splitlines()[0] if text.strip() else err.__class__.__name__
+            raise SearchError(f"cannot open storage {redact(url)}: {first}") from None
+    raise AssertionError("unreachable")
 
 
 def redact(url: str) -> str:
@@ -129,6 +144,9 @@ def create_or_resume(name: str, config: StudyConfig, storage: optuna.storages.Ba
     except KeyError:
         existing = None
     if existing is not None:
+        if any(t.state == optuna.trial.TrialState.RUNNING for t in existing.get_trials(deepcopy=False)):
+            # Another worker (another machine, say) is sampling with the same seed: diverge from it.
+            sampler.reseed_rng()
         stored = existing.user_attrs.get("search_config")
         if stored is not None and stored != fingerprint:
             changed = sorted(_diff(stored, fingerprint))
@@ -138,9 +156,12 @@ def create_or_resume(name: str, config: StudyConfig, storage: optuna.storages.Ba
                 f"or delete the old one with: optuna delete-study --study-name {name} --storage {redact(_url(storage))}"
             )
         return existing
-    study = optuna.create_study(
-        study_name=name, storage=storage, sampler=sampler, pruner=pruner, direction=config.direction
-    )
+    try:
+        study = optuna.create_study(
+            study_name=name, storage=storage, sampler=sampler, pruner=pruner, direction=config.direction
+        )
+    except optuna.exceptions.DuplicatedStudyError:  # another worker created it a moment ago
+        return create_or_resume(name, config, storage, seed=seed)
     study.set_user_attr("search_config", fingerprint)
     study.set_user_attr("metric", config.metric)
     study.set_metric_names([config.metric])  # the dashboard's axes say val_macro_f1, not Objective 0

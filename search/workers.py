@@ -30,32 +30,33 @@ def worker_argv(argv: list[str]) -> list[str]:
     return out
 
 
-def worker_envs(n: int, *, gpus: int, cores: int, base: dict[str, str]) -> list[dict[str, str]]:
-    """Per worker: its GPU through CUDA_VISIBLE_DEVICES when there are several, else its share of cores."""
+def worker_envs(n: int, *, gpus: list[str], cores: int, base: dict[str, str]) -> list[dict[str, str]]:
+    """Per worker: its own GPU through CUDA_VISIBLE_DEVICES when there are several, else its
+    share of the CPU cores. With more workers than GPUs, workers share GPUs round-robin."""
     envs = []
     for i in range(n):
         env = dict(base)
         env[WORKER_ENV] = str(i)
-        if gpus > 1:
-            env["CUDA_VISIBLE_DEVICES"] = str(i % gpus)
-        else:
-            env[THREADS_ENV] = str(max(1, cores // n))
+        if len(gpus) > 1:
+            env["CUDA_VISIBLE_DEVICES"] = gpus[i % len(gpus)]
+        env[THREADS_ENV] = str(max(1, cores // n))  # data and CPU training share the cores
         envs.append(env)
     return envs
 
 
-def _gpu_count() -> int:
+def visible_gpus() -> list[str]:
+    """The GPU ids this process may use, as CUDA_VISIBLE_DEVICES names them."""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:
-        return len([d for d in visible.split(",") if d.strip()])
+        return [d.strip() for d in visible.split(",") if d.strip()]
     import torch
 
-    return torch.cuda.device_count()
+    return [str(i) for i in range(torch.cuda.device_count())]
 
 
 def run_workers(argv: list[str], n: int) -> int:
     args = worker_argv(argv)
-    envs = worker_envs(n, gpus=_gpu_count(), cores=os.cpu_count() or 1, base=dict(os.environ))
+    envs = worker_envs(n, gpus=visible_gpus(), cores=os.cpu_count() or 1, base=dict(os.environ))
     procs = []
     for i, env in enumerate(envs):
         extra = [] if i == 0 else ["--quiet"]  # one progress bar; every worker prints its trials
@@ -74,6 +75,6 @@ def run_workers(argv: list[str], n: int) -> int:
         if code != 0:
             print(f"search: worker {i} (pid {p.pid}) exited with code {code}; its trial is retried by the others",
                   file=sys.stderr)
-    if any(code == 0 for code in codes):
+    if codes[0] == 0 or any(code == 0 for code in codes[1:]) and codes[0] < 0:
         return 0
     return next(c for c in codes if c != 0) if codes[0] >= 0 else 128 - codes[0]

@@ -38,7 +38,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def write_study(directory: Path, name: str, text: str = SMALL_STUDY) -> Path:
     path = directory / "studies" / f"{name}.yaml"
-    path.parent.mkdir(exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text))
     return path
 
@@ -72,3 +72,17 @@ def finished_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         os.chdir(cwd)
     return root
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL 15 server started for this test session, stopped after it."""
+    from . import pg
+
+    if not pg.available():
+        pytest.skip("PostgreSQL 15 server binaries are not installed (apt-get install postgresql-15)")
+    server = pg.PostgresServer()
+    try:
+        yield server
+    finally:
+        server.stop()
