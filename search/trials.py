@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import optuna
 import pandas as pd
 
@@ -29,15 +27,17 @@ def _reasons(study: optuna.Study) -> dict[int, str]:
 
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
-    frame = study.trials_dataframe(attrs=("number", "state", "value", "duration", "params", "user_attrs"))
+    frame = study.trials_dataframe(attrs=("number", "state", "duration", "params", "user_attrs"))
     if frame.empty:
         return pd.DataFrame(columns=BASE_COLUMNS)
     reasons = _reasons(study)
+    # Named by the study's metric in trials_dataframe; "value" here whatever the metric.
+    values = {t.number: t.value for t in study.get_trials(deepcopy=False)}
     out = pd.DataFrame(
         {
             "number": frame["number"],
             "state": frame["state"],
-            "value": frame["value"],
+            "value": frame["number"].map(values),
             "epochs": frame.get("user_attrs_epochs_run", pd.Series(0, index=frame.index)).fillna(0).astype(int),
             "duration_s": frame["duration"].dt.total_seconds().round(2),
             "reason": frame["number"].map(reasons).fillna(""),
