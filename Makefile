@@ -20,3 +20,6 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) runs
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.bench

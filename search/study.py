@@ -13,6 +13,7 @@ from optuna.samplers import BaseSampler
 
 from search.config import HeartbeatConfig, PrunerConfig, SamplerConfig, StudyConfig
 from search.errors import ConfigError, SearchError
+from search.pruners import TopKAfterEpochPruner
 from search.registry import Registry, UnknownNameError
 
 RUNS_DIR = "runs"
@@ -31,6 +32,7 @@ PRUNERS.register("hyperband", optuna.pruners.HyperbandPruner)
 PRUNERS.register("median", optuna.pruners.MedianPruner)
 PRUNERS.register("percentile", optuna.pruners.PercentilePruner)
 PRUNERS.register("none", optuna.pruners.NopPruner)
+PRUNERS.register("top_k", TopKAfterEpochPruner)
 
 
 def _build(registry: Registry, name: str, kwargs: dict[str, Any], source: str, key: str):

@@ -69,12 +69,16 @@ def run_workers(argv: list[str], n: int) -> int:
                 p.send_signal(signum)
 
     signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
+    # Ctrl-C reaches every worker through the terminal's process group; forwarding it again
+    # would interrupt a worker while it records its interrupted trial.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     codes = [p.wait() for p in procs]
     for i, (p, code) in enumerate(zip(procs, codes)):
         if code != 0:
             print(f"search: worker {i} (pid {p.pid}) exited with code {code}; its trial is retried by the others",
                   file=sys.stderr)
-    if codes[0] == 0 or any(code == 0 for code in codes[1:]) and codes[0] < 0:
+    # Workers that finished the study, beside workers killed by a signal, are a success.
+    if any(code == 0 for code in codes) and all(code <= 0 for code in codes):
         return 0
-    return next(c for c in codes if c != 0) if codes[0] >= 0 else 128 - codes[0]
+    failed = next(code for code in codes if code != 0)
+    return failed if failed > 0 else 128 - failed

@@ -90,3 +90,15 @@ def test_help_teaches_with_examples(workdir: Path):
     for command in ("run", "studies", "best"):
         out = run_cli(command, "--help", cwd=workdir)
         assert out.returncode == 0 and "examples:" in out.stdout and f"search {command}" in out.stdout
+
+
+def test_read_only_commands_do_not_import_torch_or_timm(finished_study: Path):
+    for argv in (["--help"], ["studies"], ["best", "--study", "small"]):
+        code = (
+            "import sys\nfrom search.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('torch', 'timm', 'torchvision') if m in sys.modules]\n"
+            "assert not heavy, heavy\n" % argv
+        )
+        done = subprocess.run([sys.executable, "-c", code], cwd=finished_study, capture_output=True, text=True,
+                              env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+        assert done.returncode == 0, (argv, done.stderr)

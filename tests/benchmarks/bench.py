@@ -1,0 +1,413 @@
+"""`make bench`: each figure is a ratio against a baseline measured side by side, in this run.
+
+Same data, model, batch size, device and thread count on both sides. Prints one table and
+writes it as JSON (runs/bench/results.json). Not part of `make test`: it measures, it does not
+assert.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import optuna
+import torch
+
+from search.checkpoint import BestKeeper
+from search.config import load_study_config
+from search.runner import run_study
+from search.space import suggest
+from search.study import create_or_resume, create_sampler, open_storage
+from search.trainer.config import DataConfig, TrainConfig
+from search.trainer.data import load_dataset
+from search.trainer.loop import Trainer
+from search.trainer.losses import create_loss
+from search.trainer.metrics import ConfusionCounter
+from search.trainer.model import create_model
+from search.trainer.optim import create_optimizer, create_scheduler, step_scheduler
+
+REPO = Path(__file__).resolve().parents[2]
+warnings.filterwarnings("ignore", message=".*experimental.*")
+LR_SCHED = REPO / "studies" / "lr-sched.yaml"
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --- 1. Trainer throughput against a hand-written loop -------------------------------------
+
+
+def _plain_epoch(model, loader, optimizer, loss_fn) -> int:
+    model.train()
+    seen = 0
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        seen += len(y)
+    return seen
+
+
+def bench_throughput(epochs: int = 3, batch_size: int = 64) -> dict[str, Any]:
+    config = TrainConfig(model="test_resnet", data=DataConfig(name="mnist"), batch_size=batch_size, epochs=epochs)
+    dataset = load_dataset(config.data)
+    trainer = Trainer(config, dataset)
+    # The plain loop: float tensors normalised up front, a DataLoader, the five canonical calls.
+    mean, std = dataset.mean[0], dataset.std[0]
+    x = (dataset.train.images.float() / 255 - mean) / std
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, dataset.train.labels),
+                                         batch_size=batch_size, shuffle=True)
+    torch.manual_seed(0)
+    model = create_model(config.model, num_classes=10, in_chans=1)
+    optimizer = create_optimizer(model, config)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    trainer.train_one_epoch()
+    _plain_epoch(model, loader, optimizer, loss_fn)  # warm-up both
+    ours, plain = [], []
+    for _ in range(epochs):  # interleaved, so that drift hits both sides alike
+        start = time.perf_counter()
+        trainer.train_one_epoch()
+        ours.append(len(dataset.train) / (time.perf_counter() - start))
+        start = time.perf_counter()
+        n = _plain_epoch(model, loader, optimizer, loss_fn)
+        plain.append(n / (time.perf_counter() - start))
+    o, p = statistics.median(ours), statistics.median(plain)
+    return {"ours_img_per_s": round(o), "plain_loop_img_per_s": round(p), "ratio": round(o / p, 3), "target": ">= 0.95"}
+
+
+# --- 2. Fixed cost per trial --------------------------------------------------------------------
+
+
+def _study_file(tmp: Path, text_changes: dict[str, str], name: str = "bench") -> Path:
+    text = LR_SCHED.read_text()
+    for old, new in text_changes.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+def _run(tmp: Path, path: Path, name: str, *, n_trials: int, seed: int | None = None,
+         callbacks: list[Callable] | None = None, timeout: float | None = None) -> optuna.Study:
+    config = load_study_config(str(path))
+    if seed is not None:
+        config = config.with_overrides(train=config.train.replace(seed=seed))
+    storage = open_storage(f"sqlite:///{tmp / 'bench.db'}", config.heartbeat)
+    study = create_or_resume(name, config, storage, seed=seed)
+    keeper = BestKeeper(tmp / "runs" / name)
+    if callbacks is None and timeout is None:
+        run_study(study, config, keeper, n_trials=n_trials, timeout=None, progress=False)
+        return study
+    from objectives.classify import ClassifyObjective
+
+    study.optimize(ClassifyObjective(config, keeper), n_trials=n_trials, timeout=timeout, callbacks=callbacks,
+                   catch=(Exception,))
+    return study
+
+
+def bench_fixed_cost(n_trials: int = 6) -> dict[str, Any]:
+    first_steps: list[datetime.datetime] = []
+    seen_optimizers: set[int] = set()
+
+    def on_step(optimizer, args, kwargs):
+        if id(optimizer) not in seen_optimizers:
+            seen_optimizers.add(id(optimizer))
+            first_steps.append(datetime.datetime.now())
+
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    handle = register_optimizer_step_pre_hook(on_step)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = _study_file(Path(tmp), {"epochs: 6": "epochs: 3", "name: successive_halving": "name: none",
+                                           "options: {min_resource: 1, reduction_factor: 3}": "options: {}"})
+            load_dataset(load_study_config(str(path)).train.data)  # as `search run` does before trial 0
+            study = _run(Path(tmp), path, "fixed", n_trials=n_trials)
+    finally:
+        handle.remove()
+    trials = sorted(study.trials, key=lambda t: t.number)
+    to_first = [(s - t.datetime_start).total_seconds() for s, t in zip(first_steps, trials)]
+    between = [(b.datetime_start - a.datetime_complete).total_seconds() for a, b in zip(trials, trials[1:])]
+    durations = [(t.datetime_complete - t.datetime_start).total_seconds() for t in trials]
+    trial_time = statistics.median(durations)
+    overhead = statistics.median(to_first) + statistics.median(between)
+    return {
+        "trial_s": round(trial_time, 3),
+        "start_to_first_step_s": round(statistics.median(to_first), 3),
+        "between_trials_s": round(statistics.median(between), 3),
+        "share": round(overhead / trial_time, 3),
+        "target": "<= 0.05",
+    }
+
+
+# --- 3. Time to quality: `search run` against a plain Optuna script -------------------------------
+
+
+def _plain_objective(config_base: TrainConfig, space) -> Callable[[optuna.Trial], float]:
+    """The way optuna-examples' pytorch_simple.py is written: data and DataLoader built in every
+    trial, every epoch trained, no pruning, the last epoch's validation score returned."""
+
+    def objective(trial: optuna.Trial) -> float:
+        config = config_base.replace(**suggest(trial, space))
+        dataset = load_dataset.__wrapped__(config.data)  # re-read and re-decoded, as the example does
+        mean, std = dataset.mean[0], dataset.std[0]
+        train = torch.utils.data.TensorDataset((dataset.train.images.float() / 255 - mean) / std, dataset.train.labels)
+        loader = torch.utils.data.DataLoader(train, batch_size=config.batch_size, shuffle=True)
+        x_val = (dataset.val.images.float() / 255 - mean) / std
+        torch.manual_seed(config.seed)
+        model = create_model(config.model, num_classes=10, in_chans=1)
+        optimizer = create_optimizer(model, config)
+        scheduler = create_scheduler(optimizer, config)
+        loss_fn = create_loss(config, dataset.class_counts())
+        f1 = 0.0
+        for _ in range(config.epochs):
+            _plain_epoch(model, loader, optimizer, loss_fn)
+            model.eval()
+            counter = ConfusionCounter(10)
+            with torch.no_grad():
+                for i in range(0, len(x_val), 256):
+                    counter.update(model(x_val[i : i + 256]), dataset.val.labels[i : i + 256])
+            f1 = counter.compute().macro_f1
+            step_scheduler(scheduler, f1)
+        return f1
+
+    return objective
+
+
+class _Target:
+    def __init__(self, target: float, start: float) -> None:
+        self.target, self.start, self.reached = target, start, None
+
+    def __call__(self, study: optuna.Study, trial) -> None:
+        if self.reached is None and trial.value is not None and trial.value >= self.target:
+            self.reached = time.perf_counter() - self.start
+            study.stop()
+
+
+def bench_time_to_quality(seeds=(0, 1, 2), target: float = 0.97, cap_s: float = 75.0) -> dict[str, Any]:
+    ours, plain = [], []
+    for seed in seeds:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = _study_file(Path(tmp), {})
+            config = load_study_config(str(path))
+            start = time.perf_counter()
+            stop = _Target(target, start)
+            _run(Path(tmp), path, f"ours-{seed}", n_trials=500, seed=seed, callbacks=[stop], timeout=cap_s)
+            ours.append(stop.reached or cap_s)
+            load_dataset.cache_clear()
+            study = optuna.create_study(direction="maximize", sampler=create_sampler(config.sampler, seed=seed),
+                                        pruner=optuna.pruners.NopPruner())
+            start = time.perf_counter()
+            stop = _Target(target, start)
+            study.optimize(_plain_objective(config.train.replace(seed=seed), config.space), n_trials=500,
+                           timeout=cap_s, callbacks=[stop])
+            plain.append(stop.reached or cap_s)
+        _log(f"time to quality, seed {seed}: ours {ours[-1]:.1f}s, plain {plain[-1]:.1f}s")
+    o, p = statistics.median(ours), statistics.median(plain)
+    return {"target_val_macro_f1": target, "seeds": list(seeds), "ours_s": [round(v, 1) for v in ours],
+            "plain_optuna_s": [round(v, 1) for v in plain], "cap_s": cap_s,
+            "speedup_median": round(p / o, 2), "target": ">= 3"}
+
+
+# --- 4. Pruning savings ---------------------------------------------------------------------------
+
+
+def bench_pruning(n_trials: int = 20, seed: int = 0) -> dict[str, Any]:
+    pruners = {
+        "successive_halving (default)": {},
+        "none": {"name: successive_halving": "name: none",
+                 "options: {min_resource: 1, reduction_factor: 3}": "options: {}"},
+        "top_k after 1 epoch (k=3)": {"name: successive_halving": "name: top_k",
+                                      "options: {min_resource: 1, reduction_factor: 3}": "options: {k: 3, epoch: 1}"},
+        "median": {"name: successive_halving": "name: median",
+                   "options: {min_resource: 1, reduction_factor: 3}": "options: {n_startup_trials: 5}"},
+    }
+    rows = {}
+    for label, changes in pruners.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            path = _study_file(Path(tmp), changes)
+            start = time.perf_counter()
+            study = _run(Path(tmp), path, "pruning", n_trials=n_trials, seed=seed)
+            rows[label] = {
+                "epochs": sum(t.user_attrs.get("epochs_run", 0) for t in study.trials),
+                "best": round(study.best_value, 4),
+                "seconds": round(time.perf_counter() - start, 1),
+            }
+        _log(f"pruning {label}: {rows[label]}")
+    base = rows["none"]
+    for row in rows.values():
+        row["epochs_vs_none"] = round(row["epochs"] / base["epochs"], 3)
+        row["best_minus_none"] = round(row["best"] - base["best"], 4)
+    return {"n_trials": n_trials, "seed": seed, "pruners": rows,
+            "target": "default <= 0.5 of none's epochs, best within 0.01"}
+
+
+# --- 5. CLI start-up ---------------------------------------------------------------------------------
+
+
+def _time_cmd(argv: list[str], cwd: Path, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=cwd, capture_output=True, check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_cli_startup() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        (tmp_path / "studies").mkdir()
+        (tmp_path / "studies" / "smoke.yaml").write_text((REPO / "studies" / "smoke.yaml").read_text())
+        subprocess.run([sys.executable, "-m", "search", "run", "--study", "smoke", "--n-trials", "1", "--quiet"],
+                       cwd=tmp, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+        baseline = _time_cmd([sys.executable, "-c", "import torch, timm, optuna"], tmp_path)
+        rows = {name: _time_cmd([sys.executable, "-m", "search", *args], tmp_path)
+                for name, args in {"--help": ["--help"], "studies": ["studies"],
+                                   "best": ["best", "--study", "smoke"]}.items()}
+    return {"import_torch_timm_optuna_s": round(baseline, 2),
+            **{f"search {k}_s": round(v, 2) for k, v in rows.items()},
+            **{f"search {k}_ratio": round(v / baseline, 2) for k, v in rows.items()},
+            "target": "< 1 s"}
+
+
+# --- 6. Memory across trials -----------------------------------------------------------------------
+
+_MEMORY_SCRIPT = r"""
+import json, sys, optuna
+from pathlib import Path
+sys.path.insert(0, %(repo)r)
+from tests.benchmarks.bench import _run, _study_file
+rss = {}
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+def record(study, trial):
+    n = len(study.trials)
+    if n in (5, %(n)d):
+        rss[n] = rss_mb()
+tmp = Path(%(tmp)r)
+path = _study_file(tmp, {"epochs: 6": "epochs: 1", "name: successive_halving": "name: none",
+                         "options: {min_resource: 1, reduction_factor: 3}": "options: {}"})
+_run(tmp, path, "memory", n_trials=%(n)d, callbacks=[record])
+print(json.dumps(rss))
+"""
+
+
+def bench_memory(n: int = 50) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT % {"repo": str(REPO), "tmp": tmp, "n": n}],
+                             capture_output=True, text=True, check=True)
+    rss = {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+    return {"rss_after_5_trials_mb": round(rss[5]), f"rss_after_{n}_trials_mb": round(rss[n]),
+            "ratio": round(rss[n] / rss[5], 3), "target": "~1.0 (no growth)"}
+
+
+# --- 7. Workers: trials per hour ------------------------------------------------------------------------
+
+
+def bench_workers(n_trials: int = 8) -> dict[str, Any]:
+    rates = {}
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "studies").mkdir()
+            _study_file(Path(tmp) / "studies", {"epochs: 6": "epochs: 2", "name: successive_halving": "name: none",
+                                                "options: {min_resource: 1, reduction_factor: 3}": "options: {}"},
+                        name="workers")
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "search", "run", "--study", "workers", "--n-trials", str(n_trials),
+                            "--workers", str(workers), "--quiet"], cwd=tmp, check=True, capture_output=True,
+                           env={**os.environ, "PYTHONPATH": str(REPO)})
+            rates[workers] = n_trials / (time.perf_counter() - start) * 3600
+    return {"trials_per_hour_1_worker": round(rates[1]), "trials_per_hour_2_workers": round(rates[2]),
+            "ratio": round(rates[2] / rates[1], 2), "note": f"{os.cpu_count()} cores, {n_trials} trials of 2 epochs"}
+
+
+BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
+    "throughput": bench_throughput,
+    "fixed_cost": bench_fixed_cost,
+    "pruning": bench_pruning,
+    "cli_startup": bench_cli_startup,
+    "memory": bench_memory,
+    "workers": bench_workers,
+    "time_to_quality": bench_time_to_quality,
+}
+
+
+def machine() -> dict[str, Any]:
+    return {"python": platform.python_version(), "torch": torch.__version__, "cores": os.cpu_count(),
+            "threads": torch.get_num_threads(), "device": "cuda" if torch.cuda.is_available() else "cpu",
+            "cpu": platform.processor() or platform.machine(), "date": time.strftime("%Y-%m-%d")}
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = ["| figure | measured | baseline | ratio | target |", "|---|---|---|---|---|"]
+    r = results
+    if "throughput" in r:
+        t = r["throughput"]
+        lines.append(f"| trainer throughput (img/s) | {t['ours_img_per_s']} | plain loop {t['plain_loop_img_per_s']} | {t['ratio']} | {t['target']} |")
+    if "fixed_cost" in r:
+        f = r["fixed_cost"]
+        lines.append(f"| fixed cost per trial (s) | start→first step {f['start_to_first_step_s']} + between {f['between_trials_s']} | trial {f['trial_s']} | {f['share']} | {f['target']} |")
+    if "time_to_quality" in r:
+        q = r["time_to_quality"]
+        lines.append(f"| time to val macro-F1 ≥ {q['target_val_macro_f1']} (s, median of {len(q['seeds'])} seeds) | {statistics.median(q['ours_s'])} {q['ours_s']} | plain Optuna {statistics.median(q['plain_optuna_s'])} {q['plain_optuna_s']} | {q['speedup_median']}x faster | {q['target']} |")
+    if "pruning" in r:
+        p = r["pruning"]
+        none = p["pruners"]["none"]
+        for label, row in p["pruners"].items():
+            if label != "none":
+                lines.append(f"| epochs, {label} ({p['n_trials']} trials) | {row['epochs']} (best {row['best']}) | NopPruner {none['epochs']} (best {none['best']}) | {row['epochs_vs_none']} | ≤ 0.5, best within 0.01 |")
+    if "cli_startup" in r:
+        c = r["cli_startup"]
+        for name in ("--help", "studies", "best"):
+            lines.append(f"| `search {name}` start-up (s) | {c[f'search {name}_s']} | import torch, timm, optuna {c['import_torch_timm_optuna_s']} | {c[f'search {name}_ratio']} | {c['target']} |")
+    if "memory" in r:
+        m = r["memory"]
+        last = [k for k in m if k.startswith("rss_after_") and not k.startswith("rss_after_5_")][0]
+        lines.append(f"| worker RSS (MB) | {last.split('_')[2]} trials: {m[last]} | 5 trials: {m['rss_after_5_trials_mb']} | {m['ratio']} | {m['target']} |")
+    if "workers" in r:
+        w = r["workers"]
+        lines.append(f"| trials per hour | 2 workers: {w['trials_per_hour_2_workers']} | 1 worker: {w['trials_per_hour_1_worker']} | {w['ratio']} | ({w['note']}) |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=list(BENCHES), help="run only these figures")
+    parser.add_argument("-o", "--output", default=str(REPO / "runs" / "bench" / "results.json"))
+    args = parser.parse_args()
+    results: dict[str, Any] = {"machine": machine()}
+    start = time.perf_counter()
+    for name, bench in BENCHES.items():
+        if args.only and name not in args.only:
+            continue
+        _log(f"{name} ...")
+        t0 = time.perf_counter()
+        results[name] = bench()
+        _log(f"{name}: {results[name]}  ({time.perf_counter() - t0:.0f}s)")
+    results["total_s"] = round(time.perf_counter() - start)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(results, indent=2))
+    print(f"\nmachine: {results['machine']}\n")
+    print(render(results))
+    print(f"\n{results['total_s']} s in all; JSON: {args.output}")
+
+
+if __name__ == "__main__":
+    main()
