@@ -22,4 +22,5 @@ clean:
 	rm -rf $(VENV) runs
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'grpcio>=1.60' 'protobuf>=4'  # for the gRPC storage proxy figure
 	$(BIN)/python -m tests.benchmarks.bench

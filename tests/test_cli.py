@@ -87,7 +87,10 @@ def test_smoke_study_runs_through_the_cli(workdir: Path):
 
 
 def test_help_teaches_with_examples(workdir: Path):
-    for command in ("run", "studies", "best"):
+    from search.cli import COMMANDS
+
+    assert set(COMMANDS) == {"run", "studies", "best", "trials", "export", "train", "evaluate", "report", "dashboard"}
+    for command in COMMANDS:
         out = run_cli(command, "--help", cwd=workdir)
         assert out.returncode == 0 and "examples:" in out.stdout and f"search {command}" in out.stdout
 

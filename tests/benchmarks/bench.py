@@ -338,6 +338,73 @@ def bench_workers(n_trials: int = 8) -> dict[str, Any]:
             "ratio": round(rates[2] / rates[1], 2), "note": f"{os.cpu_count()} cores, {n_trials} trials of 2 epochs"}
 
 
+# --- 8. Many workers on one database: direct connections against Optuna's gRPC proxy --------------
+
+_STORAGE_CLIENT = r"""
+import sys, optuna
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+target, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if target.startswith("grpc://"):
+    host, port = target[len("grpc://"):].split(":")
+    storage = optuna.storages.GrpcStorageProxy(host=host, port=int(port))
+else:
+    storage = optuna.storages.RDBStorage(target, engine_kwargs={"pool_size": 2, "max_overflow": 2})
+study = optuna.load_study(study_name=name, storage=storage)
+study.optimize(lambda t: t.suggest_float("x", 0, 1) ** 2 + t.suggest_int("y", 0, 9), n_trials=n)
+"""
+
+_PROXY_SERVER = r"""
+import sys, optuna
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+optuna.storages.run_grpc_proxy_server(optuna.storages.get_storage(sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]))
+"""
+
+
+def bench_storage_proxy(workers: int = 8, trials_each: int = 40) -> dict[str, Any]:
+    """Storage throughput with many workers: each on its own connections, or through the proxy."""
+    try:
+        import grpc  # noqa: F401
+    except ImportError:
+        return {"skipped": "grpcio is not installed (make bench installs it)"}
+    sys.path.insert(0, str(REPO))
+    from tests import pg
+    from tests.test_dashboard import free_port, wait_for_port
+
+    if not pg.available():
+        return {"skipped": "PostgreSQL 15 is not installed"}
+    server = pg.PostgresServer()
+    rows = {}
+    try:
+        for label in ("direct", "grpc proxy"):
+            db = label.replace(" ", "_")
+            url = server.create_database(db)
+            optuna.create_study(study_name="load", storage=url)
+            proxy = None
+            target = url
+            if label == "grpc proxy":
+                port = free_port()
+                proxy = subprocess.Popen([sys.executable, "-c", _PROXY_SERVER, url, str(port)])
+                wait_for_port(port, proxy)
+                target = f"grpc://127.0.0.1:{port}"
+            peak = 0
+            start = time.perf_counter()
+            clients = [subprocess.Popen([sys.executable, "-c", _STORAGE_CLIENT, target, "load", str(trials_each)])
+                       for _ in range(workers)]
+            while any(c.poll() is None for c in clients):
+                peak = max(peak, server.connections(db))
+                time.sleep(0.1)
+            elapsed = time.perf_counter() - start
+            if proxy is not None:
+                proxy.terminate()
+                proxy.wait()
+            assert all(c.returncode == 0 for c in clients), [c.returncode for c in clients]
+            rows[label] = {"trials_per_s": round(workers * trials_each / elapsed, 1), "peak_db_connections": peak}
+    finally:
+        server.stop()
+    return {"workers": workers, "trials_each": trials_each, **rows,
+            "ratio_proxy_vs_direct": round(rows["grpc proxy"]["trials_per_s"] / rows["direct"]["trials_per_s"], 2)}
+
+
 BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
     "throughput": bench_throughput,
     "fixed_cost": bench_fixed_cost,
@@ -345,6 +412,7 @@ BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
     "cli_startup": bench_cli_startup,
     "memory": bench_memory,
     "workers": bench_workers,
+    "storage_proxy": bench_storage_proxy,
     "time_to_quality": bench_time_to_quality,
 }
 
@@ -381,6 +449,9 @@ def render(results: dict[str, Any]) -> str:
         m = r["memory"]
         last = [k for k in m if k.startswith("rss_after_") and not k.startswith("rss_after_5_")][0]
         lines.append(f"| worker RSS (MB) | {last.split('_')[2]} trials: {m[last]} | 5 trials: {m['rss_after_5_trials_mb']} | {m['ratio']} | {m['target']} |")
+    if "storage_proxy" in r and "skipped" not in r["storage_proxy"]:
+        g = r["storage_proxy"]
+        lines.append(f"| storage, {g['workers']} workers (trials/s; peak DB connections) | gRPC proxy: {g['grpc proxy']['trials_per_s']}; {g['grpc proxy']['peak_db_connections']} | direct: {g['direct']['trials_per_s']}; {g['direct']['peak_db_connections']} | {g['ratio_proxy_vs_direct']} | (measured, no target) |")
     if "workers" in r:
         w = r["workers"]
         lines.append(f"| trials per hour | 2 workers: {w['trials_per_hour_2_workers']} | 1 worker: {w['trials_per_hour_1_worker']} | {w['ratio']} | ({w['note']}) |")
