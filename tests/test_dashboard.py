@@ -54,7 +54,7 @@ def _popen(args: list[str], cwd: Path) -> subprocess.Popen:
 @pytest.fixture
 def live(workdir: Path):
     """`search run` writing a study and `search dashboard` serving it, both running."""
-    write_study(workdir, "small", SMALL_STUDY.replace("n_trials: 3", "n_trials: 5"))
+    write_study(workdir, "small", SMALL_STUDY.replace("n_trials: 3", "n_trials: 8"))
     run = _popen(["run", "--study", "small", "--quiet"], workdir)
     # The dashboard starts once the storage exists, as a user would open it after `search run`.
     deadline = time.monotonic() + 120
@@ -91,14 +91,14 @@ def test_dashboard_serves_trials_while_the_study_runs(live):
         values = [t for t in detail["trials"] if t["intermediate_values"]]
         if run.poll() is None and values:
             seen_running_study = True
-        if run.poll() is not None and len(detail["trials"]) >= 5:
+        if run.poll() is not None and len(detail["trials"]) >= 8:
             break
         time.sleep(0.5)
     assert run.returncode == 0, run.stderr.read()
     assert seen_running_study  # it answered while `search run` was writing
     _, detail = _study_page(port)
     trials = detail["trials"]
-    assert len(trials) == 5
+    assert len(trials) == 8
     first = trials[0]
     assert [v["step"] for v in first["intermediate_values"]][0] == 1
     assert {"lr", "loss"} <= {p["name"] for p in first["params"]}
