@@ -58,11 +58,20 @@ class ClassifyObjective:
             trainer = Trainer(train_config)
             trial.set_user_attr("worker", _where(trainer))
             if trainer.dataset.skipped:
-                trial.set_user_attr("data_warning", f"skipped undecodable images: {list(trainer.dataset.skipped)}")
+                trial.set_user_attr(
+                    "data_warning", f"skipped undecodable images: {list(trainer.dataset.skipped)}"
+                )
             for result in trainer.fit():
                 value = metric_value(result, self.config.metric)
-                history.append({"epoch": result.epoch, "lr": result.lr, "train_loss": result.train_loss,
-                                **result.val.as_dict("val_"), "seconds": round(result.seconds, 3)})
+                history.append(
+                    {
+                        "epoch": result.epoch,
+                        "lr": result.lr,
+                        "train_loss": result.train_loss,
+                        **result.val.as_dict("val_"),
+                        "seconds": round(result.seconds, 3),
+                    }
+                )
                 trial.set_user_attr("epochs_run", result.epoch)
                 trial.set_user_attr("history", history)
                 if best_value is None or self._better(value, best_value):
@@ -87,7 +96,9 @@ class ClassifyObjective:
         except torch.cuda.OutOfMemoryError:
             trainer = None
             _free_memory()
-            trial.set_user_attr("fail_reason", f"CUDA out of memory at batch_size={train_config.batch_size}")
+            trial.set_user_attr(
+                "fail_reason", f"CUDA out of memory at batch_size={train_config.batch_size}"
+            )
             raise
         except NonFiniteLossError as err:
             trial.set_user_attr("fail_reason", str(err))
@@ -101,7 +112,9 @@ class ClassifyObjective:
         assert best_value is not None and math.isfinite(best_value)
         trial.set_user_attr("best_epoch", best_epoch)
         study_best = self._study_best(trial)
-        if best_weights is not None and (study_best is None or not self._better(study_best, best_value)):
+        if best_weights is not None and (
+            study_best is None or not self._better(study_best, best_value)
+        ):
             self.keeper.stage(
                 trial,
                 best_weights,

@@ -14,19 +14,35 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.artifacts import FileSystemArtifactStore, download_artifact, get_all_artifact_meta, upload_artifact
+from optuna.artifacts import (
+    FileSystemArtifactStore,
+    download_artifact,
+    get_all_artifact_meta,
+    upload_artifact,
+)
 from optuna.artifacts.exceptions import ArtifactNotFound
 
 from search.checkpoint import CONFIG, METRICS, WEIGHTS
 
 ARTIFACTS_ENV = "SEARCH_ARTIFACTS"
 FILES = (WEIGHTS, CONFIG, METRICS)
-MIMETYPES = {WEIGHTS: "application/octet-stream", CONFIG: "application/yaml", METRICS: "application/json"}
+MIMETYPES = {
+    WEIGHTS: "application/octet-stream",
+    CONFIG: "application/yaml",
+    METRICS: "application/json",
+}
 
 
-def resolve_artifacts_location(cli_value: str | None, file_value: str | None = None, runs_dir: str = "runs") -> str:
+def resolve_artifacts_location(
+    cli_value: str | None, file_value: str | None = None, runs_dir: str = "runs"
+) -> str:
     """--artifacts, then $SEARCH_ARTIFACTS, then the study file's `artifacts`, then runs/artifacts."""
-    return cli_value or os.environ.get(ARTIFACTS_ENV) or file_value or os.path.join(runs_dir, "artifacts")
+    return (
+        cli_value
+        or os.environ.get(ARTIFACTS_ENV)
+        or file_value
+        or os.path.join(runs_dir, "artifacts")
+    )
 
 
 def create_artifact_store(location: str) -> Any:
@@ -77,7 +93,11 @@ class ArtifactMirror:
         tmp.mkdir(parents=True)
         try:
             for name in FILES:
-                download_artifact(artifact_store=self.store, file_path=str(tmp / name), artifact_id=metas[name].artifact_id)
+                download_artifact(
+                    artifact_store=self.store,
+                    file_path=str(tmp / name),
+                    artifact_id=metas[name].artifact_id,
+                )
             os.rename(tmp, target)
         except (ArtifactNotFound, OSError):
             shutil.rmtree(tmp, ignore_errors=True)

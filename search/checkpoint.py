@@ -20,8 +20,9 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
@@ -47,7 +48,9 @@ def _write(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def write_checkpoint_dir(target: Path, weights: dict[str, Any], config: dict[str, Any], metrics: dict[str, Any]) -> Path:
+def write_checkpoint_dir(
+    target: Path, weights: dict[str, Any], config: dict[str, Any], metrics: dict[str, Any]
+) -> Path:
     """Write weights (safetensors), config (plain YAML) and metrics (JSON) to `target`, atomically."""
     from safetensors.torch import save_file
 
@@ -64,7 +67,11 @@ def write_checkpoint_dir(target: Path, weights: dict[str, Any], config: dict[str
         _fsync_dir(tmp)
         # A directory cannot replace a non-empty one in one rename: move the old one aside
         # first, so that `target` is at every moment absent or whole, never mixed.
-        old = target.parent / f".old-{target.name}-{uuid.uuid4().hex[:8]}" if target.exists() else None
+        old = (
+            target.parent / f".old-{target.name}-{uuid.uuid4().hex[:8]}"
+            if target.exists()
+            else None
+        )
         if old is not None:
             os.rename(target, old)
         os.rename(tmp, target)
@@ -99,7 +106,9 @@ class BestKeeper:
     def trial_dir(self, number: int) -> Path:
         return self.trials_dir / str(number)
 
-    def stage(self, trial: Any, weights: dict[str, Any], config: dict[str, Any], metrics: dict[str, Any]) -> Path:
+    def stage(
+        self, trial: Any, weights: dict[str, Any], config: dict[str, Any], metrics: dict[str, Any]
+    ) -> Path:
         """Write a finishing trial's checkpoint; call while the trial runs, before it is told.
 
         With a mirror, the files are also uploaded as the trial's artifacts: Optuna accepts
@@ -148,7 +157,9 @@ class BestKeeper:
             self.trials_dir.mkdir(exist_ok=True)
             staged = list(self.trials_dir.iterdir())
             trials = study.get_trials(deepcopy=False)
-            running = {t.number for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)}
+            running = {
+                t.number for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)
+            }
             complete = [t for t in trials if t.state == TrialState.COMPLETE]
             best = study.best_trial.number if complete else None
             previous = self.current()

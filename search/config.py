@@ -63,7 +63,10 @@ class HeartbeatConfig:
             if getattr(self, name) < 1:
                 raise FieldError(name, f"must be >= 1 second, got {getattr(self, name)}")
         if self.grace_period <= self.interval:
-            raise FieldError("grace_period", f"must be longer than interval ({self.interval}), got {self.grace_period}")
+            raise FieldError(
+                "grace_period",
+                f"must be longer than interval ({self.interval}), got {self.grace_period}",
+            )
         if self.max_retry < 0:
             raise FieldError("max_retry", f"must be >= 0, got {self.max_retry}")
 
@@ -93,7 +96,9 @@ class StudyConfig:
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
-            raise FieldError("metric", f"unknown metric {self.metric!r}; choose from: {', '.join(METRICS)}")
+            raise FieldError(
+                "metric", f"unknown metric {self.metric!r}; choose from: {', '.join(METRICS)}"
+            )
         if self.n_trials is not None and self.n_trials < 1:
             raise FieldError("n_trials", f"must be >= 1, got {self.n_trials}")
         if self.timeout is not None and self.timeout <= 0:
@@ -105,14 +110,21 @@ class StudyConfig:
     def direction(self) -> str:
         return METRICS[self.metric]
 
-    def with_overrides(self, **changes: Any) -> "StudyConfig":
+    def with_overrides(self, **changes: Any) -> StudyConfig:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def fingerprint(self) -> dict[str, Any]:
         """What a study's trials depend on: a resumed study must match it exactly."""
         from search.typed import to_mapping
 
-        return to_mapping({"objective": self.objective, "metric": self.metric, "train": self.train, "space": self.space})
+        return to_mapping(
+            {
+                "objective": self.objective,
+                "metric": self.metric,
+                "train": self.train,
+                "space": self.space,
+            }
+        )
 
 
 def check_study_name(name: str, source: str = "--study") -> str:
@@ -133,8 +145,14 @@ def resolve_study_file(study: str, studies_dir: str = STUDIES_DIR) -> tuple[str,
         name = check_study_name(study)
         path = os.path.join(studies_dir, f"{study}.yaml")
     if not os.path.isfile(path):
-        known = sorted(f[:-5] for f in os.listdir(studies_dir) if f.endswith(".yaml")) if os.path.isdir(studies_dir) else []
-        listed = f"; studies here: {', '.join(known)}" if known else f"; no studies in {studies_dir}/"
+        known = (
+            sorted(f[:-5] for f in os.listdir(studies_dir) if f.endswith(".yaml"))
+            if os.path.isdir(studies_dir)
+            else []
+        )
+        listed = (
+            f"; studies here: {', '.join(known)}" if known else f"; no studies in {studies_dir}/"
+        )
         raise SearchError(f"{path}: no such study file{listed}")
     return check_study_name(name, path), path
 
@@ -165,13 +183,19 @@ def _check_space(config: StudyConfig, source: str) -> None:
                 f"not a searchable key{did_you_mean(name, list(SEARCHABLE))}; choose from: {', '.join(SEARCHABLE)}",
             )
         for i, value in enumerate(spec.bounds()):
-            where = f"{key}.choices[{i}]" if spec.type == "categorical" else f"{key}.{('low', 'high')[i]}"
+            where = (
+                f"{key}.choices[{i}]"
+                if spec.type == "categorical"
+                else f"{key}.{('low', 'high')[i]}"
+            )
             try:
                 config.train.replace(**{name: value})
             except FieldError as err:
                 raise ConfigError(source, where, err.message) from None
             except TypeError:
-                raise ConfigError(source, where, f"{value!r} has the wrong type for {name}") from None
+                raise ConfigError(
+                    source, where, f"{value!r} has the wrong type for {name}"
+                ) from None
         for param, values in (spec.when or {}).items():
             if param not in seen or seen[param].type != "categorical":
                 raise ConfigError(
@@ -193,7 +217,9 @@ def load_study_config(path: str) -> StudyConfig:
     """Read, type-check and validate a study file, including names that need torch, timm, optuna."""
     data = read_yaml(path)
     if not isinstance(data, dict):
-        raise ConfigError(path, "", "expected a mapping of keys (train, space, sampler, ...) at the top level")
+        raise ConfigError(
+            path, "", "expected a mapping of keys (train, space, sampler, ...) at the top level"
+        )
     config = from_mapping(StudyConfig, data, source=path)
     _check_space(config, path)
     from search.trainer.model import check_model_name

@@ -11,7 +11,9 @@ def dashboard_url(host: str, port: int, study_id: int | None = None) -> str:
     return f"http://{shown}:{port}{path}"
 
 
-def serve(storage_url: str, artifact_store: Any, *, host: str, port: int, study: str | None = None) -> None:
+def serve(
+    storage_url: str, artifact_store: Any, *, host: str, port: int, study: str | None = None
+) -> None:
     """Blocks, serving until interrupted. Reads the same storage a running study writes to."""
     import optuna
     from optuna_dashboard import run_server
@@ -30,4 +32,6 @@ def serve(storage_url: str, artifact_store: Any, *, host: str, port: int, study:
 
 
 def _engine_kwargs(url: str) -> dict[str, Any]:
-    return {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    return (
+        {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    )

@@ -12,8 +12,21 @@ from typing import Any
 import yaml
 
 TIMM_KEYS = (
-    "model", "opt", "lr", "weight_decay", "momentum", "sched", "decay_epochs", "decay_rate",
-    "patience_epochs", "min_lr", "warmup_epochs", "smoothing", "batch_size", "epochs", "seed",
+    "model",
+    "opt",
+    "lr",
+    "weight_decay",
+    "momentum",
+    "sched",
+    "decay_epochs",
+    "decay_rate",
+    "patience_epochs",
+    "min_lr",
+    "warmup_epochs",
+    "smoothing",
+    "batch_size",
+    "epochs",
+    "seed",
 )
 TIMM_LOSSES = {"ce": "cross-entropy", "label_smoothing": "label-smoothing cross-entropy"}
 

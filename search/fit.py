@@ -51,7 +51,9 @@ def _write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def train_final(config: TrainConfig, out: Path, *, resume: bool = False, progress: bool = True) -> FinalResult:
+def train_final(
+    config: TrainConfig, out: Path, *, resume: bool = False, progress: bool = True
+) -> FinalResult:
     """Train all epochs without pruning; keep the best-on-validation and the last checkpoint."""
     from tqdm.auto import tqdm
 
@@ -62,19 +64,39 @@ def train_final(config: TrainConfig, out: Path, *, resume: bool = False, progres
     history_file = out / "history.json"
     if resume and last.is_file():
         trainer.load_training_state(torch.load(last, map_location="cpu", weights_only=True))
-        history = json.loads(history_file.read_text())[: trainer.epoch] if history_file.is_file() else []
+        history = (
+            json.loads(history_file.read_text())[: trainer.epoch] if history_file.is_file() else []
+        )
         if (out / "best" / METRICS).is_file():
             saved = json.loads((out / "best" / METRICS).read_text())
             best_value, best_epoch = saved["value"], saved["epoch"]
     elif resume:
         raise SearchError(f"--resume: no checkpoint to resume in {out / 'last'}")
-    bar = tqdm(total=config.epochs, initial=trainer.epoch, unit="epoch", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=config.epochs,
+        initial=trainer.epoch,
+        unit="epoch",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
     for result in trainer.fit():
-        history.append({"epoch": result.epoch, "lr": result.lr, "train_loss": result.train_loss, **result.val.as_dict("val_")})
+        history.append(
+            {
+                "epoch": result.epoch,
+                "lr": result.lr,
+                "train_loss": result.train_loss,
+                **result.val.as_dict("val_"),
+            }
+        )
         if result.val.macro_f1 > best_value:
             best_value, best_epoch = result.val.macro_f1, result.epoch
-            metrics = {"value": best_value, "metric": "val_macro_f1", "epoch": best_epoch,
-                       "classes": list(trainer.dataset.classes), "history": history}
+            metrics = {
+                "value": best_value,
+                "metric": "val_macro_f1",
+                "epoch": best_epoch,
+                "classes": list(trainer.dataset.classes),
+                "history": history,
+            }
             write_checkpoint_dir(out / "best", trainer.weights(), to_mapping(config), metrics)
         _save_state(last, trainer.training_state())
         _write_json(history_file, history)
@@ -84,7 +106,9 @@ def train_final(config: TrainConfig, out: Path, *, resume: bool = False, progres
     if best_epoch == 0:
         raise SearchError(f"{out}: nothing trained (epochs already done: {trainer.epoch})")
     trainer.model.load_state_dict(load_state_dict(str(out / "best" / WEIGHTS)))
-    return FinalResult(best_epoch, trainer.evaluate("val"), trainer.evaluate("test"), trainer.dataset.classes, out)
+    return FinalResult(
+        best_epoch, trainer.evaluate("val"), trainer.evaluate("test"), trainer.dataset.classes, out
+    )
 
 
 def evaluate_checkpoint(directory: str, split: str) -> tuple[Metrics, TrainConfig, tuple[str, ...]]:
@@ -102,7 +126,9 @@ def evaluate_checkpoint(directory: str, split: str) -> tuple[Metrics, TrainConfi
 def per_class_report(metrics: Metrics, classes: tuple[str, ...]) -> str:
     rows = [f"{'class':<12} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}"]
     for name, r in zip(classes, metrics.per_class()):
-        rows.append(f"{name:<12} {r['precision']:>9.4f} {r['recall']:>7.4f} {r['f1']:>7.4f} {r['support']:>8}")
+        rows.append(
+            f"{name:<12} {r['precision']:>9.4f} {r['recall']:>7.4f} {r['f1']:>7.4f} {r['support']:>8}"
+        )
     rows.append(
         f"{'macro':<12} {metrics.macro_precision:>9.4f} {metrics.macro_recall:>7.4f} {metrics.macro_f1:>7.4f}"
         f" {sum(sum(r) for r in metrics.confusion):>8}   accuracy {metrics.accuracy:.4f}"
@@ -121,8 +147,15 @@ def plot_confusion(metrics: Metrics, classes: tuple[str, ...], path: Path, title
     image = ax.imshow(cm / cm.sum(1, keepdim=True).clamp(min=1), cmap="Blues", vmin=0, vmax=1)
     for i in range(len(classes)):
         for j in range(len(classes)):
-            ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=8,
-                    color="white" if cm[i, j] > cm[i].sum() / 2 else "black")
+            ax.text(
+                j,
+                i,
+                int(cm[i, j]),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if cm[i, j] > cm[i].sum() / 2 else "black",
+            )
     ax.set_xticks(range(len(classes)), classes)
     ax.set_yticks(range(len(classes)), classes)
     ax.set_xlabel("predicted")

@@ -6,7 +6,8 @@ An unknown name is an error that lists the choices, never a silent None.
 from __future__ import annotations
 
 import difflib
-from typing import Generic, Iterator, TypeVar
+from collections.abc import Iterator
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import html
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import optuna
 
 from search.trials import trials_frame
 
 PLOTS: dict[str, tuple[str, str]] = {
-    "history": ("plot_optimization_history", "Optimization history: each trial's value and the best so far"),
-    "intermediate": ("plot_intermediate_values", "Validation metric per epoch: pruned trials stop early"),
+    "history": (
+        "plot_optimization_history",
+        "Optimization history: each trial's value and the best so far",
+    ),
+    "intermediate": (
+        "plot_intermediate_values",
+        "Validation metric per epoch: pruned trials stop early",
+    ),
     "importances": ("plot_param_importances", "Parameter importances (fANOVA)"),
     "parallel": ("plot_parallel_coordinate", "Parallel coordinates of the parameters"),
     "slice": ("plot_slice", "Slices: the value against each parameter"),
@@ -42,7 +48,9 @@ def write_report(study: optuna.Study, out: Path) -> dict[str, str]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # experimental API, tight_layout on colorbars
                 fig = _figure(plot(study))
-                fig.set_size_inches(max(fig.get_size_inches()[0], 9), max(fig.get_size_inches()[1], 5))
+                fig.set_size_inches(
+                    max(fig.get_size_inches()[0], 9), max(fig.get_size_inches()[1], 5)
+                )
                 fig.tight_layout()
                 fig.savefig(out / f"{name}.png", dpi=90)
             written[name] = caption
@@ -55,7 +63,9 @@ def write_report(study: optuna.Study, out: Path) -> dict[str, str]:
     return written
 
 
-def _write_index(study: optuna.Study, out: Path, written: dict[str, str], skipped: dict[str, str]) -> None:
+def _write_index(
+    study: optuna.Study, out: Path, written: dict[str, str], skipped: dict[str, str]
+) -> None:
     try:
         best = f"best value {study.best_value:.4f} (trial {study.best_trial.number})"
     except ValueError:

@@ -53,7 +53,9 @@ class _Progress:
     def __init__(self, total: int | None, done: int, enabled: bool) -> None:
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=total, initial=done, unit="trial", disable=not enabled, dynamic_ncols=True)
+        self.bar = tqdm(
+            total=total, initial=done, unit="trial", disable=not enabled, dynamic_ncols=True
+        )
         self.write = tqdm.write if enabled else print
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
@@ -127,7 +129,11 @@ def run_study(
                 time.sleep(1.0)
                 continue
             study.optimize(
-                objective, n_trials=1, catch=(Exception,), callbacks=[on_trial_end, bar], gc_after_trial=False
+                objective,
+                n_trials=1,
+                catch=(Exception,),
+                callbacks=[on_trial_end, bar],
+                gc_after_trial=False,
             )
     finally:
         bar.close()

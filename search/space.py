@@ -45,7 +45,9 @@ class ParamSpec:
         if self.choices is not None:
             raise FieldError("choices", f"applies to categorical parameters, not {self.type}")
         if self.low is None or self.high is None:
-            raise FieldError("low" if self.low is None else "high", f"is required for a {self.type} parameter")
+            raise FieldError(
+                "low" if self.low is None else "high", f"is required for a {self.type} parameter"
+            )
         if self.type == "int":
             for key in ("low", "high", "step"):
                 value = getattr(self, key)
@@ -89,7 +91,9 @@ def suggest(trial: Any, space: dict[str, ParamSpec]) -> dict[str, Any]:
             chosen[name] = trial.suggest_categorical(name, spec.choices)
         elif spec.type == "int":
             step = int(spec.step) if spec.step is not None else 1
-            chosen[name] = trial.suggest_int(name, int(spec.low), int(spec.high), step=step, log=spec.log)
+            chosen[name] = trial.suggest_int(
+                name, int(spec.low), int(spec.high), step=step, log=spec.log
+            )
         else:
             chosen[name] = trial.suggest_float(
                 name, float(spec.low), float(spec.high), step=spec.step, log=spec.log

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import optuna
 from optuna.pruners import BasePruner
@@ -43,7 +44,9 @@ def _build(registry: Registry, name: str, kwargs: dict[str, Any], source: str, k
     try:
         return factory(**kwargs)
     except (TypeError, ValueError) as err:
-        raise ConfigError(source, f"{key}.options", f"{registry.kind} {name!r} rejects them: {err}") from None
+        raise ConfigError(
+            source, f"{key}.options", f"{registry.kind} {name!r} rejects them: {err}"
+        ) from None
 
 
 def worker_seed(seed: int | None) -> int | None:
@@ -53,7 +56,9 @@ def worker_seed(seed: int | None) -> int | None:
     return seed + int(os.environ.get("SEARCH_WORKER", "0") or 0)
 
 
-def create_sampler(config: SamplerConfig, *, seed: int | None = None, source: str = "sampler") -> BaseSampler:
+def create_sampler(
+    config: SamplerConfig, *, seed: int | None = None, source: str = "sampler"
+) -> BaseSampler:
     kwargs = dict(config.options)
     kwargs.setdefault("seed", worker_seed(seed if seed is not None else config.seed))
     return _build(SAMPLERS, config.name, kwargs, source, "sampler")
@@ -107,7 +112,9 @@ def open_storage(url: str, heartbeat: HeartbeatConfig | None = None) -> optuna.s
         except Exception as err:  # sqlalchemy raises many kinds; all mean "cannot use this URL"
             text = str(err)
             # Workers that start together on an empty database race to create its tables.
-            if attempt < 4 and ("already exists" in text or "UniqueViolation" in text or "IntegrityError" in text):
+            if attempt < 4 and (
+                "already exists" in text or "UniqueViolation" in text or "IntegrityError" in text
+            ):
                 time.sleep(0.5 * (attempt + 1))
                 continue
             first = text.strip().splitlines()[0] if text.strip() else err.__class__.__name__
@@ -136,17 +143,23 @@ def _url(storage: str | optuna.storages.BaseStorage) -> str:
     return storage if isinstance(storage, str) else getattr(storage, "url", str(storage))
 
 
-def create_or_resume(name: str, config: StudyConfig, storage: optuna.storages.BaseStorage, *, seed: int | None = None) -> optuna.Study:
+def create_or_resume(
+    name: str, config: StudyConfig, storage: optuna.storages.BaseStorage, *, seed: int | None = None
+) -> optuna.Study:
     """Create the study, or resume it when its search space and training setup are unchanged."""
     fingerprint = json.loads(json.dumps(config.fingerprint()))
     sampler = create_sampler(config.sampler, seed=seed)
     pruner = create_pruner(config.pruner)
     try:
-        existing = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+        existing = optuna.load_study(
+            study_name=name, storage=storage, sampler=sampler, pruner=pruner
+        )
     except KeyError:
         existing = None
     if existing is not None:
-        if any(t.state == optuna.trial.TrialState.RUNNING for t in existing.get_trials(deepcopy=False)):
+        if any(
+            t.state == optuna.trial.TrialState.RUNNING for t in existing.get_trials(deepcopy=False)
+        ):
             # Another worker (another machine, say) is sampling with the same seed: diverge from it.
             sampler.reseed_rng()
         stored = existing.user_attrs.get("search_config")
@@ -160,18 +173,26 @@ def create_or_resume(name: str, config: StudyConfig, storage: optuna.storages.Ba
         return existing
     try:
         study = optuna.create_study(
-            study_name=name, storage=storage, sampler=sampler, pruner=pruner, direction=config.direction
+            study_name=name,
+            storage=storage,
+            sampler=sampler,
+            pruner=pruner,
+            direction=config.direction,
         )
     except optuna.exceptions.DuplicatedStudyError:  # another worker created it a moment ago
         return create_or_resume(name, config, storage, seed=seed)
     study.set_user_attr("search_config", fingerprint)
     study.set_user_attr("metric", config.metric)
-    study.set_metric_names([config.metric])  # the dashboard's axes say val_macro_f1, not Objective 0
+    study.set_metric_names(
+        [config.metric]
+    )  # the dashboard's axes say val_macro_f1, not Objective 0
     return study
 
 
 def _diff(old: Any, new: Any, prefix: str = "") -> list[str]:
     if isinstance(old, dict) and isinstance(new, dict):
         keys = sorted(set(old) | set(new))
-        return [d for k in keys for d in _diff(old.get(k), new.get(k), f"{prefix}.{k}" if prefix else k)]
+        return [
+            d for k in keys for d in _diff(old.get(k), new.get(k), f"{prefix}.{k}" if prefix else k)
+        ]
     return [] if old == new else [prefix or "(all)"]

@@ -10,7 +10,9 @@ BASE_COLUMNS = ["number", "state", "value", "epochs", "duration_s", "reason"]
 
 def _reasons(study: optuna.Study) -> dict[int, str]:
     trials = study.get_trials(deepcopy=False)
-    retried_as = {t.system_attrs["failed_trial"]: t.number for t in trials if "failed_trial" in t.system_attrs}
+    retried_as = {
+        t.system_attrs["failed_trial"]: t.number for t in trials if "failed_trial" in t.system_attrs
+    }
     reasons: dict[int, str] = {}
     for t in trials:
         if t.state == optuna.trial.TrialState.PRUNED:
@@ -21,7 +23,9 @@ def _reasons(study: optuna.Study) -> dict[int, str]:
                 reason = "worker died (heartbeat stopped)"
             original = t.system_attrs.get("failed_trial", t.number)
             if original in retried_as and retried_as[original] != t.number:
-                reason += f"; retried as trial {max(n for o, n in retried_as.items() if o == original)}"
+                reason += (
+                    f"; retried as trial {max(n for o, n in retried_as.items() if o == original)}"
+                )
             reasons[t.number] = reason
     return reasons
 
@@ -38,7 +42,9 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "number": frame["number"],
             "state": frame["state"],
             "value": frame["number"].map(values),
-            "epochs": frame.get("user_attrs_epochs_run", pd.Series(0, index=frame.index)).fillna(0).astype(int),
+            "epochs": frame.get("user_attrs_epochs_run", pd.Series(0, index=frame.index))
+            .fillna(0)
+            .astype(int),
             "duration_s": frame["duration"].dt.total_seconds().round(2),
             "reason": frame["number"].map(reasons).fillna(""),
         }
@@ -53,5 +59,3 @@ def render(frame: pd.DataFrame, fmt: str) -> str:
     if fmt == "json":
         return frame.to_json(orient="records", indent=2)
     return frame.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}")
-
-

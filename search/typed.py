@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from typing import Any, Mapping, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from search.errors import ConfigError
 from search.registry import did_you_mean
@@ -109,7 +110,9 @@ def from_mapping(cls: type[T], data: Any, *, source: str, prefix: str = "") -> T
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
-        raise ConfigError(source, prefix or "(top level)", f"expected a mapping, got {_describe(data)}")
+        raise ConfigError(
+            source, prefix or "(top level)", f"expected a mapping, got {_describe(data)}"
+        )
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     kwargs: dict[str, Any] = {}

@@ -30,7 +30,9 @@ def worker_argv(argv: list[str]) -> list[str]:
     return out
 
 
-def worker_envs(n: int, *, gpus: list[str], cores: int, base: dict[str, str]) -> list[dict[str, str]]:
+def worker_envs(
+    n: int, *, gpus: list[str], cores: int, base: dict[str, str]
+) -> list[dict[str, str]]:
     """Per worker: its own GPU through CUDA_VISIBLE_DEVICES when there are several, else its
     share of the CPU cores. With more workers than GPUs, workers share GPUs round-robin."""
     envs = []
@@ -75,8 +77,10 @@ def run_workers(argv: list[str], n: int) -> int:
     codes = [p.wait() for p in procs]
     for i, (p, code) in enumerate(zip(procs, codes)):
         if code != 0:
-            print(f"search: worker {i} (pid {p.pid}) exited with code {code}; its trial is retried by the others",
-                  file=sys.stderr)
+            print(
+                f"search: worker {i} (pid {p.pid}) exited with code {code}; its trial is retried by the others",
+                file=sys.stderr,
+            )
     # Workers that finished the study, beside workers killed by a signal, are a success.
     if any(code == 0 for code in codes) and all(code <= 0 for code in codes):
         return 0

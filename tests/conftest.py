@@ -43,7 +43,9 @@ def write_study(directory: Path, name: str, text: str = SMALL_STUDY) -> Path:
     return path
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """Run `search ARGS` as a user would, in its own process."""
     full_env = {k: v for k, v in os.environ.items() if k != "SEARCH_STORAGE"}
     full_env["PYTHONPATH"] = str(REPO)
@@ -80,7 +82,9 @@ def postgres():
     from . import pg
 
     if not pg.available():
-        pytest.skip("PostgreSQL 15 server binaries are not installed (apt-get install postgresql-15)")
+        pytest.skip(
+            "PostgreSQL 15 server binaries are not installed (apt-get install postgresql-15)"
+        )
     server = pg.PostgresServer()
     try:
         yield server

@@ -14,7 +14,9 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
 def available() -> bool:
-    return (PG_BIN / "initdb").exists() and (os.geteuid() != 0 or shutil.which("runuser") is not None)
+    return (PG_BIN / "initdb").exists() and (
+        os.geteuid() != 0 or shutil.which("runuser") is not None
+    )
 
 
 def _as_postgres(args: list[str]) -> list[str]:
@@ -36,16 +38,39 @@ class PostgresServer:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         subprocess.run(
-            _as_postgres([str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
-            check=True, capture_output=True,
+            _as_postgres(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
         subprocess.run(
-            _as_postgres([
-                str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "-t", "60",
-                "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off",
-                "start",
-            ]),
-            check=True, capture_output=True,
+            _as_postgres(
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.dir / "log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
         self._wait()
 
@@ -61,7 +86,9 @@ class PostgresServer:
     def create_database(self, name: str) -> str:
         import psycopg2
 
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres")
+        conn = psycopg2.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres"
+        )
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute(f'CREATE DATABASE "{name}"')
@@ -71,7 +98,9 @@ class PostgresServer:
     def connections(self, database: str) -> int:
         import psycopg2
 
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres")
+        conn = psycopg2.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres"
+        )
         with conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (database,))
             (count,) = cur.fetchone()
@@ -79,6 +108,10 @@ class PostgresServer:
         return count
 
     def stop(self) -> None:
-        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]),
-                       capture_output=True)
+        subprocess.run(
+            _as_postgres(
+                [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]
+            ),
+            capture_output=True,
+        )
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -46,7 +46,9 @@ def _race_worker(url: str, study_dir: str, seed: int, n: int) -> None:
             best = None
         if best is None or value >= best:
             weights = {"w": torch.full((64,), float(trial.number))}
-            keeper.stage(trial, weights, {"trial": trial.number}, {"trial": trial.number, "value": value})
+            keeper.stage(
+                trial, weights, {"trial": trial.number}, {"trial": trial.number, "value": value}
+            )
         study.tell(trial, value)
         keeper.promote(study)
         # Whatever `best` points at is whole at every moment.
@@ -60,7 +62,9 @@ def test_two_processes_racing_leave_only_the_study_best(tmp_path):
     optuna.create_study(study_name="race", storage=open_storage(url), direction="maximize")
     study_dir = tmp_path / "runs" / "race"
     ctx = multiprocessing.get_context("spawn")
-    workers = [ctx.Process(target=_race_worker, args=(url, str(study_dir), seed, 25)) for seed in (1, 2)]
+    workers = [
+        ctx.Process(target=_race_worker, args=(url, str(study_dir), seed, 25)) for seed in (1, 2)
+    ]
     for w in workers:
         w.start()
     for w in workers:

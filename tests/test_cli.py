@@ -18,7 +18,10 @@ from .conftest import REPO, SMALL_STUDY, run_cli, write_study
 
 
 def _finished(study: optuna.Study) -> int:
-    return sum(t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED) for t in study.trials)
+    return sum(
+        t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        for t in study.trials
+    )
 
 
 def test_run_resume_best_and_the_stock_optuna_cli(workdir: Path):
@@ -53,8 +56,20 @@ def test_run_resume_best_and_the_stock_optuna_cli(workdir: Path):
 
     optuna_cli = Path(sys.executable).parent / "optuna"
     listed = subprocess.run(
-        [str(optuna_cli), "trials", "--study-name", "small", "--storage", "sqlite:///runs/search.db", "-f", "json"],
-        cwd=workdir, capture_output=True, text=True, check=True,
+        [
+            str(optuna_cli),
+            "trials",
+            "--study-name",
+            "small",
+            "--storage",
+            "sqlite:///runs/search.db",
+            "-f",
+            "json",
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     rows = json.loads(listed.stdout)
     assert sorted(r["number"] for r in rows) == [0, 1, 2]
@@ -78,7 +93,9 @@ def test_a_changed_search_space_is_refused(workdir: Path):
 
 def test_smoke_study_runs_through_the_cli(workdir: Path):
     (workdir / "studies" / "smoke.yaml").write_text((REPO / "studies" / "smoke.yaml").read_text())
-    done = run_cli("run", "--study", "smoke", "--storage", f"sqlite:///{workdir / 'other.db'}", cwd=workdir)
+    done = run_cli(
+        "run", "--study", "smoke", "--storage", f"sqlite:///{workdir / 'other.db'}", cwd=workdir
+    )
     assert done.returncode == 0, done.stderr
     study = optuna.load_study(study_name="smoke", storage=f"sqlite:///{workdir / 'other.db'}")
     assert _finished(study) == 4
@@ -89,10 +106,22 @@ def test_smoke_study_runs_through_the_cli(workdir: Path):
 def test_help_teaches_with_examples(workdir: Path):
     from search.cli import COMMANDS
 
-    assert set(COMMANDS) == {"run", "studies", "best", "trials", "export", "train", "evaluate", "report", "dashboard"}
+    assert set(COMMANDS) == {
+        "run",
+        "studies",
+        "best",
+        "trials",
+        "export",
+        "train",
+        "evaluate",
+        "report",
+        "dashboard",
+    }
     for command in COMMANDS:
         out = run_cli(command, "--help", cwd=workdir)
-        assert out.returncode == 0 and "examples:" in out.stdout and f"search {command}" in out.stdout
+        assert (
+            out.returncode == 0 and "examples:" in out.stdout and f"search {command}" in out.stdout
+        )
 
 
 def test_read_only_commands_do_not_import_torch_or_timm(finished_study: Path):
@@ -102,6 +131,11 @@ def test_read_only_commands_do_not_import_torch_or_timm(finished_study: Path):
             "heavy = [m for m in ('torch', 'timm', 'torchvision') if m in sys.modules]\n"
             "assert not heavy, heavy\n" % argv
         )
-        done = subprocess.run([sys.executable, "-c", code], cwd=finished_study, capture_output=True, text=True,
-                              env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=finished_study,
+            capture_output=True,
+            text=True,
+            env={**__import__("os").environ, "PYTHONPATH": str(REPO)},
+        )
         assert done.returncode == 0, (argv, done.stderr)

@@ -57,33 +57,95 @@ BAD_FILES = [
     ("epochs-float", ("train.epochs", 2.5), "train.epochs", "expected an integer"),
     ("lr-negative", ("train.lr", -1.0), "train.lr", "must be > 0"),
     ("n-trials-zero", ("n_trials", 0), "n_trials", "must be >= 1"),
-    ("low-above-high", ("space.lr", {"type": "float", "low": 0.1, "high": 0.01}), "space.lr.low", "must be <= high"),
-    ("log-low-zero", ("space.lr", {"type": "float", "low": 0.0, "high": 0.1, "log": True}), "space.lr.low", "log range"),
-    ("empty-choices", ("space.loss", {"type": "categorical", "choices": []}), "space.loss.choices", "at least one"),
-    ("unknown-param-type", ("space.lr", {"type": "loguniform", "low": 1, "high": 2}), "space.lr.type", "choose from"),
-    ("unknown-loss", ("space.loss", {"type": "categorical", "choices": ["ce", "focall"]}), "space.loss.choices[1]", "did you mean 'focal'"),
+    (
+        "low-above-high",
+        ("space.lr", {"type": "float", "low": 0.1, "high": 0.01}),
+        "space.lr.low",
+        "must be <= high",
+    ),
+    (
+        "log-low-zero",
+        ("space.lr", {"type": "float", "low": 0.0, "high": 0.1, "log": True}),
+        "space.lr.low",
+        "log range",
+    ),
+    (
+        "empty-choices",
+        ("space.loss", {"type": "categorical", "choices": []}),
+        "space.loss.choices",
+        "at least one",
+    ),
+    (
+        "unknown-param-type",
+        ("space.lr", {"type": "loguniform", "low": 1, "high": 2}),
+        "space.lr.type",
+        "choose from",
+    ),
+    (
+        "unknown-loss",
+        ("space.loss", {"type": "categorical", "choices": ["ce", "focall"]}),
+        "space.loss.choices[1]",
+        "did you mean 'focal'",
+    ),
     ("unknown-optimizer", ("train.opt", "adamx"), "train.opt", "unknown optimizer"),
-    ("unknown-scheduler", ("space.sched", {"type": "categorical", "choices": ["cosine", "cyclic"]}), "space.sched.choices[1]", "unknown scheduler"),
+    (
+        "unknown-scheduler",
+        ("space.sched", {"type": "categorical", "choices": ["cosine", "cyclic"]}),
+        "space.sched.choices[1]",
+        "unknown scheduler",
+    ),
     ("unknown-sampler", ("sampler.name", "tpee"), "sampler.name", "did you mean 'tpe'"),
     ("unknown-pruner", ("pruner.name", "medain"), "pruner.name", "did you mean 'median'"),
     ("bad-sampler-option", ("sampler.options", {"n_startup": 3}), "sampler.options", "n_startup"),
     ("unknown-model", ("train.model", "resnet_9000"), "train.model", "unknown timm model"),
     ("unknown-dataset", ("train.data.name", "cifar"), "train.data.name", "unknown dataset"),
-    ("missing-data-path", ("train.data", {"path": "/no/such/dir"}), "train.data.path", "no such directory"),
-    ("unsearchable-key", ("space.model", {"type": "categorical", "choices": ["a"]}), "space.model", "not a searchable key"),
-    ("when-unknown-param", ("space.focal_gamma.when", {"los": "focal"}), "space.focal_gamma.when.los", "categorical parameter listed earlier"),
-    ("when-bad-value", ("space.focal_gamma.when", {"loss": "focus"}), "space.focal_gamma.when.loss", "not one of its choices"),
+    (
+        "missing-data-path",
+        ("train.data", {"path": "/no/such/dir"}),
+        "train.data.path",
+        "no such directory",
+    ),
+    (
+        "unsearchable-key",
+        ("space.model", {"type": "categorical", "choices": ["a"]}),
+        "space.model",
+        "not a searchable key",
+    ),
+    (
+        "when-unknown-param",
+        ("space.focal_gamma.when", {"los": "focal"}),
+        "space.focal_gamma.when.los",
+        "categorical parameter listed earlier",
+    ),
+    (
+        "when-bad-value",
+        ("space.focal_gamma.when", {"loss": "focus"}),
+        "space.focal_gamma.when.loss",
+        "not one of its choices",
+    ),
     ("unknown-metric", ("metric", "val_f1"), "metric", "choose from"),
-    ("heartbeat-grace", ("heartbeat", {"interval": 5, "grace_period": 5}), "heartbeat.grace_period", "longer than interval"),
+    (
+        "heartbeat-grace",
+        ("heartbeat", {"interval": 5, "grace_period": 5}),
+        "heartbeat.grace_period",
+        "longer than interval",
+    ),
     ("empty-space", ("space", {}), "space", "at least one parameter"),
     ("val-fraction", ("train.data.val_fraction", 0.7), "train.data.val_fraction", "< 0.5"),
-    ("choice-wrong-type", ("space.batch_size", {"type": "categorical", "choices": [32, "big"]}), "space.batch_size.choices[1]", "wrong type"),
+    (
+        "choice-wrong-type",
+        ("space.batch_size", {"type": "categorical", "choices": [32, "big"]}),
+        "space.batch_size.choices[1]",
+        "wrong type",
+    ),
     ("missing-space", ("space", DELETE), "space", "is required"),
 ]
 
 
 @pytest.mark.parametrize("case, mutation, key, words", BAD_FILES, ids=[c[0] for c in BAD_FILES])
-def test_bad_study_file_gets_one_line_naming_file_and_key(workdir, capsys, case, mutation, key, words):
+def test_bad_study_file_gets_one_line_naming_file_and_key(
+    workdir, capsys, case, mutation, key, words
+):
     data = _set(BASE, *mutation)
     path = write_study(workdir, "bad", yaml.safe_dump(data, sort_keys=False))
     code = main(["run", "--study", "bad", "--quiet"])
@@ -102,7 +164,10 @@ def test_bad_study_file_gets_one_line_naming_file_and_key(workdir, capsys, case,
     [
         ("train: [unclosed\n", "malformed YAML at line"),
         ("- just\n- a list\n", "expected a mapping"),
-        ("train: {model: test_resnet}\nspace: {lr: {type: float, low: 1, high: 2}\n", "malformed YAML"),
+        (
+            "train: {model: test_resnet}\nspace: {lr: {type: float, low: 1, high: 2}\n",
+            "malformed YAML",
+        ),
     ],
     ids=["unclosed", "list", "unbalanced"],
 )
@@ -128,7 +193,16 @@ def test_malformed_yaml(workdir, capsys, text, words):
         (["best", "--study", "../etc"], "not a safe study name"),
         (["best", "--study", "small"], "no studies yet"),
         (["studies"], "no studies yet"),
-        (["run", "--study", "small", "--storage", "postgresql+psycopg2://u:secret@127.0.0.1:1/db"], "cannot open storage"),
+        (
+            [
+                "run",
+                "--study",
+                "small",
+                "--storage",
+                "postgresql+psycopg2://u:secret@127.0.0.1:1/db",
+            ],
+            "cannot open storage",
+        ),
         (["run", "--study", "small", "--storage", "nosuchdb://x"], "cannot open storage"),
     ],
 )
@@ -164,10 +238,18 @@ def _image_folder(root, classes, modes=("L",)):
     return root
 
 
-@pytest.mark.parametrize("classes, modes, words", [(1, ("L",), "at least 2 class"), (2, ("L", "RGB"), "mixed modes")])
-def test_bad_image_folders_are_refused_before_anything_is_written(workdir, capsys, classes, modes, words):
+@pytest.mark.parametrize(
+    "classes, modes, words", [(1, ("L",), "at least 2 class"), (2, ("L", "RGB"), "mixed modes")]
+)
+def test_bad_image_folders_are_refused_before_anything_is_written(
+    workdir, capsys, classes, modes, words
+):
     root = _image_folder(workdir / "imgs", classes, modes)
-    write_study(workdir, "bad", yaml.safe_dump(_set(BASE, "train.data", {"path": str(root)}), sort_keys=False))
+    write_study(
+        workdir,
+        "bad",
+        yaml.safe_dump(_set(BASE, "train.data", {"path": str(root)}), sort_keys=False),
+    )
     assert main(["run", "--study", "bad"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "studies/bad.yaml: train.data.path:" in err[0] and words in err[0]

@@ -47,8 +47,14 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> Non
 def _popen(args: list[str], cwd: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "SEARCH_STORAGE"}
     env["PYTHONPATH"] = str(REPO)
-    return subprocess.Popen([sys.executable, "-m", "search", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "search", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.fixture
@@ -132,12 +138,26 @@ def test_headless_chromium_shows_the_study_charts(live, tmp_path):
     study_id, _ = _study_page(port)
     shot = tmp_path / "study.png"
     subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1400,1400", "--hide-scrollbars",
-         "--virtual-time-budget=20000", f"--screenshot={shot}",
-         f"http://127.0.0.1:{port}/dashboard/studies/{study_id}"],
-        check=True, capture_output=True, timeout=120,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1400,1400",
+            "--hide-scrollbars",
+            "--virtual-time-budget=20000",
+            f"--screenshot={shot}",
+            f"http://127.0.0.1:{port}/dashboard/studies/{study_id}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     pixels = np.asarray(Image.open(shot).convert("RGB"))
     colours = len(np.unique(pixels.reshape(-1, 3), axis=0))

@@ -1,9 +1,9 @@
 import optuna
 import pytest
 
+from search.config import PrunerConfig
 from search.pruners import TopKAfterEpochPruner
 from search.study import PRUNERS, create_pruner
-from search.config import PrunerConfig
 
 
 def _trial(study, values):

@@ -59,7 +59,9 @@ def test_killed_run_resumes_to_exactly_n_trials(workdir: Path, fault: str):
         failed = [t for t in study.trials if t.state == TrialState.FAIL]
         assert len(failed) == 1
         retry = [t for t in study.trials if t.system_attrs.get("failed_trial") == failed[0].number]
-        assert len(retry) == 1 and retry[0].params == failed[0].params and retry[0].state in FINISHED
+        assert (
+            len(retry) == 1 and retry[0].params == failed[0].params and retry[0].state in FINISHED
+        )
 
 
 def _wait_for_running_epoch(workdir: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -71,7 +73,10 @@ def _wait_for_running_epoch(workdir: Path, proc: subprocess.Popen, timeout: floa
                 trials = _load(workdir).trials
             except Exception:
                 trials = []
-            if any(t.state == TrialState.RUNNING and t.user_attrs.get("epochs_run", 0) >= 1 for t in trials):
+            if any(
+                t.state == TrialState.RUNNING and t.user_attrs.get("epochs_run", 0) >= 1
+                for t in trials
+            ):
                 return
         time.sleep(0.2)
     raise AssertionError("no trial reached its first epoch")
@@ -84,7 +89,11 @@ def test_interrupt_fails_the_running_trial_and_a_rerun_continues(workdir: Path, 
     env["PYTHONPATH"] = str(REPO)
     proc = subprocess.Popen(
         [sys.executable, "-m", "search", "run", "--study", "small", "--quiet"],
-        cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         _wait_for_running_epoch(workdir, proc)
@@ -122,12 +131,19 @@ def _run_in_process(workdir: Path, n_trials: int = 3, text: str = SMALL_STUDY) -
     config = load_study_config(str(write_study(workdir, "small", text)))
     storage = open_storage(f"sqlite:///{workdir / 'runs' / 'search.db'}", config.heartbeat)
     study = create_or_resume("small", config, storage)
-    run_study(study, config, BestKeeper(workdir / "runs" / "small"), n_trials=n_trials, timeout=None, progress=False)
+    run_study(
+        study,
+        config,
+        BestKeeper(workdir / "runs" / "small"),
+        n_trials=n_trials,
+        timeout=None,
+        progress=False,
+    )
     return study
 
 
 def test_nan_loss_fails_one_trial_and_the_study_completes(workdir: Path, monkeypatch):
-    import search.trainer.loop as loop
+    from search.trainer import loop
 
     real = loop.create_loss
     calls = {"n": 0}
@@ -154,7 +170,7 @@ def test_nan_loss_fails_one_trial_and_the_study_completes(workdir: Path, monkeyp
 
 
 def test_out_of_memory_fails_one_trial_and_names_the_batch_size(workdir: Path, monkeypatch):
-    import search.trainer.loop as loop
+    from search.trainer import loop
 
     real = loop.Trainer.train_one_epoch
     calls = {"n": 0}
@@ -182,15 +198,17 @@ def test_undecodable_image_is_skipped_and_recorded(workdir: Path):
         for j in range(8):
             Image.new("L", (16, 16), color=40 * k + j).save(root / f"c{k}" / f"{j}.png")
     (root / "c1" / "corrupt.png").write_bytes(b"\x89PNG broken")
-    text = SMALL_STUDY.replace("data: {name: mnist-longtail}", f"data: {{path: {root}, image_size: 16}}")
+    text = SMALL_STUDY.replace(
+        "data: {name: mnist-longtail}", f"data: {{path: {root}, image_size: 16}}"
+    )
     study = _run_in_process(workdir, n_trials=2, text=text)
     assert sum(t.state in FINISHED for t in study.trials) == 2
     assert "corrupt.png" in study.trials[0].user_attrs["data_warning"]
 
 
 def test_consecutive_failures_stop_the_study_with_a_clear_error(workdir: Path, monkeypatch):
-    import search.trainer.loop as loop
     from search.errors import SearchError
+    from search.trainer import loop
 
     def broken(self):
         raise RuntimeError("disk on fire")

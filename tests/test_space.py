@@ -32,7 +32,12 @@ def test_conditional_parameters_appear_only_when_their_condition_holds():
 
 
 def test_fixed_trial_takes_given_values():
-    params = suggest(optuna.trial.FixedTrial({"sched": "cosine", "loss": "focal", "focal_gamma": 2.0, "lr": 0.01}), SPACE)
+    params = suggest(
+        optuna.trial.FixedTrial(
+            {"sched": "cosine", "loss": "focal", "focal_gamma": 2.0, "lr": 0.01}
+        ),
+        SPACE,
+    )
     assert params == {"sched": "cosine", "loss": "focal", "focal_gamma": 2.0, "lr": 0.01}
 
 

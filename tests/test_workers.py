@@ -28,8 +28,16 @@ def test_each_worker_gets_its_own_gpu_or_its_share_of_cores():
     assert [e["SEARCH_WORKER"] for e in envs] == ["0", "1", "2", "3"]
     assert [e[THREADS_ENV] for e in envs] == ["4"] * 4
     cpu = worker_envs(2, gpus=[], cores=8, base={"X": "1"})
-    assert [e[THREADS_ENV] for e in cpu] == ["4", "4"] and all("CUDA_VISIBLE_DEVICES" not in e for e in cpu)
-    assert worker_argv(["run", "--study", "x", "--workers", "3", "--seed", "1"]) == ["run", "--study", "x", "--seed", "1"]
+    assert [e[THREADS_ENV] for e in cpu] == ["4", "4"] and all(
+        "CUDA_VISIBLE_DEVICES" not in e for e in cpu
+    )
+    assert worker_argv(["run", "--study", "x", "--workers", "3", "--seed", "1"]) == [
+        "run",
+        "--study",
+        "x",
+        "--seed",
+        "1",
+    ]
 
 
 def _check_study(study: optuna.Study, n: int, study_dir: Path) -> None:
@@ -43,12 +51,25 @@ def _check_study(study: optuna.Study, n: int, study_dir: Path) -> None:
 
 def test_workers_on_default_sqlite_with_fake_device_ids(workdir: Path):
     write_study(workdir, "small", SIX)
-    done = run_cli("run", "--study", "small", "--workers", "2", cwd=workdir, env={"CUDA_VISIBLE_DEVICES": "4,6"})
+    done = run_cli(
+        "run",
+        "--study",
+        "small",
+        "--workers",
+        "2",
+        cwd=workdir,
+        env={"CUDA_VISIBLE_DEVICES": "4,6"},
+    )
     assert done.returncode == 0, done.stderr
     assert "search: error" not in done.stderr and "exited with code" not in done.stderr, done.stderr
-    study = optuna.load_study(study_name="small", storage=f"sqlite:///{workdir / 'runs' / 'search.db'}")
+    study = optuna.load_study(
+        study_name="small", storage=f"sqlite:///{workdir / 'runs' / 'search.db'}"
+    )
     _check_study(study, 6, workdir / "runs" / "small")
-    seen = {(t.user_attrs["worker"]["worker"], t.user_attrs["worker"]["cuda_visible_devices"]) for t in study.trials}
+    seen = {
+        (t.user_attrs["worker"]["worker"], t.user_attrs["worker"]["cuda_visible_devices"])
+        for t in study.trials
+    }
     assert seen == {("0", "4"), ("1", "6")}  # each worker saw only its own device
     assert "[w1] trial" in done.stdout and "[w0] trial" in done.stdout
 
@@ -75,15 +96,26 @@ def test_three_workers_on_postgres_share_one_study_with_few_connections(workdir:
     assert "search: error" not in done.stderr and "exited with code" not in done.stderr, done.stderr
     study = optuna.load_study(study_name="small", storage=url)
     _check_study(study, 6, workdir / "runs" / "small")
-    assert len({t.number for t in study.trials}) == len(study.trials) == 6  # none lost or duplicated
+    assert (
+        len({t.number for t in study.trials}) == len(study.trials) == 6
+    )  # none lost or duplicated
     assert 0 < peak["n"] <= 3 * 4, peak  # documented: at most 4 connections per worker
 
 
 def test_a_killed_worker_is_recovered_by_the_others(workdir: Path, postgres):
     url = postgres.create_database("killed")
     write_study(workdir, "small", SIX)
-    done = run_cli("run", "--study", "small", "--workers", "2", "--storage", url, cwd=workdir,
-                   env={"SEARCH_FAULT": "epoch:1", "SEARCH_FAULT_WORKER": "1"})
+    done = run_cli(
+        "run",
+        "--study",
+        "small",
+        "--workers",
+        "2",
+        "--storage",
+        url,
+        cwd=workdir,
+        env={"SEARCH_FAULT": "epoch:1", "SEARCH_FAULT_WORKER": "1"},
+    )
     assert done.returncode == 0, done.stderr
     assert "worker 1" in done.stderr and "exited with code -9" in done.stderr
     assert "search: error" not in done.stderr
@@ -91,7 +123,10 @@ def test_a_killed_worker_is_recovered_by_the_others(workdir: Path, postgres):
     _check_study(study, 6, workdir / "runs" / "small")
     failed = [t for t in study.trials if t.state == TrialState.FAIL]
     assert len(failed) == 1
-    assert any(t.system_attrs.get("failed_trial") == failed[0].number and t.state in FINISHED for t in study.trials)
+    assert any(
+        t.system_attrs.get("failed_trial") == failed[0].number and t.state in FINISHED
+        for t in study.trials
+    )
 
 
 def test_two_machines_share_only_the_database_and_the_artifact_store(tmp_path: Path, postgres):
@@ -101,12 +136,23 @@ def test_two_machines_share_only_the_database_and_the_artifact_store(tmp_path: P
     shared = tmp_path / "shared-artifacts"
     machines = [tmp_path / "machine-a", tmp_path / "machine-b"]
     env = {k: v for k, v in os.environ.items() if k not in ("SEARCH_STORAGE", "SEARCH_ARTIFACTS")}
-    env.update(PYTHONPATH=str(REPO), SEARCH_STORAGE=url, SEARCH_ARTIFACTS=str(shared), SEARCH_NUM_THREADS="1")
+    env.update(
+        PYTHONPATH=str(REPO),
+        SEARCH_STORAGE=url,
+        SEARCH_ARTIFACTS=str(shared),
+        SEARCH_NUM_THREADS="1",
+    )
     for machine in machines:
         write_study(machine, "small", four)
     procs = [
-        subprocess.Popen([sys.executable, "-m", "search", "run", "--study", "small", "--quiet"], cwd=m, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "search", "run", "--study", "small", "--quiet"],
+            cwd=m,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for m in machines
     ]
     outputs = [p.communicate(timeout=300) for p in procs]
@@ -117,8 +163,13 @@ def test_two_machines_share_only_the_database_and_the_artifact_store(tmp_path: P
     assert len(hosts) == 2  # both machines ran trials
     records = []
     for machine in machines:
-        best = subprocess.run([sys.executable, "-m", "search", "best", "--study", "small", "--json"],
-                              cwd=machine, env=env, capture_output=True, text=True)
+        best = subprocess.run(
+            [sys.executable, "-m", "search", "best", "--study", "small", "--json"],
+            cwd=machine,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         assert best.returncode == 0, best.stderr
         records.append(json.loads(best.stdout))
     assert records[0]["trial"] == records[1]["trial"] == study.best_trial.number

@@ -19,8 +19,21 @@ from search.typed import to_mapping
 
 # Argument names of timm's train.py (its argparse dests) that an exported file sets.
 TIMM_TRAIN_PY_ARGS = {
-    "model", "opt", "lr", "weight_decay", "momentum", "sched", "decay_epochs", "decay_rate",
-    "patience_epochs", "min_lr", "warmup_epochs", "smoothing", "batch_size", "epochs", "seed",
+    "model",
+    "opt",
+    "lr",
+    "weight_decay",
+    "momentum",
+    "sched",
+    "decay_epochs",
+    "decay_rate",
+    "patience_epochs",
+    "min_lr",
+    "warmup_epochs",
+    "smoothing",
+    "batch_size",
+    "epochs",
+    "seed",
 }
 
 
@@ -38,7 +51,9 @@ def test_export_uses_timm_names_and_reads_back(loss):
     assert TrainConfig(**{**mapping, "data": TrainConfig().data}).loss == loss
 
 
-def test_round_trip_export_train_evaluate_reproduces_the_study_best(finished_study, monkeypatch, capsys):
+def test_round_trip_export_train_evaluate_reproduces_the_study_best(
+    finished_study, monkeypatch, capsys
+):
     monkeypatch.chdir(finished_study)
     study = _study(finished_study)
     assert main(["export", "--study", "small", "-o", "best.yaml"]) == 0
@@ -57,7 +72,9 @@ def test_round_trip_export_train_evaluate_reproduces_the_study_best(finished_stu
     assert len(evaluated["per_class"]) == 10
     # The study's own best checkpoint evaluates to the study's best value.
     assert main(["evaluate", "--checkpoint", "runs/small/best", "--split", "val", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["macro_f1"] == pytest.approx(study.best_value, abs=1e-9)
+    assert json.loads(capsys.readouterr().out)["macro_f1"] == pytest.approx(
+        study.best_value, abs=1e-9
+    )
 
 
 def test_train_resumes_after_an_interruption(finished_study, monkeypatch, capsys):
@@ -65,7 +82,9 @@ def test_train_resumes_after_an_interruption(finished_study, monkeypatch, capsys
     assert main(["export", "--study", "small", "-o", "resume.yaml"]) == 0
     config = yaml.safe_load((finished_study / "resume.yaml").read_text())
     # One epoch, then "interrupted"; --resume finishes the second from the saved state.
-    assert main(["train", "--config", "resume.yaml", "--out", "part", "--epochs", "1", "--quiet"]) == 0
+    assert (
+        main(["train", "--config", "resume.yaml", "--out", "part", "--epochs", "1", "--quiet"]) == 0
+    )
     assert main(["train", "--config", "resume.yaml", "--out", "part", "--resume", "--quiet"]) == 0
     assert main(["train", "--config", "resume.yaml", "--out", "whole", "--quiet"]) == 0
     capsys.readouterr()
@@ -88,7 +107,9 @@ def test_trials_table_has_one_row_per_trial_with_reasons(finished_study, monkeyp
             assert row["reason"].startswith("pruned after epoch")
     assert main(["trials", "--study", "small"]) == 0
     table = capsys.readouterr().out
-    assert "number" in table and "reason" in table and len(table.strip().splitlines()) == len(rows) + 1
+    assert (
+        "number" in table and "reason" in table and len(table.strip().splitlines()) == len(rows) + 1
+    )
 
 
 def _is_blank(path: Path) -> bool:

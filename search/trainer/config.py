@@ -43,7 +43,9 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.path is not None:
             if self.name not in ("mnist", "folder"):
-                raise FieldError("name", f"give either a built-in name or a path, not both (got {self.name!r})")
+                raise FieldError(
+                    "name", f"give either a built-in name or a path, not both (got {self.name!r})"
+                )
             object.__setattr__(self, "name", "folder")
             if not os.path.isdir(self.path):
                 raise FieldError("path", f"no such directory: {self.path}")
@@ -148,7 +150,7 @@ class TrainConfig:
         if self.device != "auto" and self.device != "cpu" and not self.device.startswith("cuda"):
             raise FieldError("device", f"must be auto, cpu or cuda[:N], got {self.device!r}")
 
-    def replace(self, **changes: object) -> "TrainConfig":
+    def replace(self, **changes: object) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
 

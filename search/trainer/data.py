@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 
@@ -35,7 +35,7 @@ class Split:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def to(self, device: torch.device | str) -> "Split":
+    def to(self, device: torch.device | str) -> Split:
         return Split(self.images.to(device), self.labels.to(device))
 
 
@@ -87,14 +87,20 @@ def _long_tail(labels: torch.Tensor, imbalance: float, generator: torch.Generato
     return torch.cat(keep).sort().values
 
 
-def _folder(path: str, size: int) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...], tuple[str, ...]]:
+def _folder(
+    path: str, size: int
+) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...], tuple[str, ...]]:
     from PIL import Image, UnidentifiedImageError
 
     classes = sorted(e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
     files: list[tuple[str, int]] = []
     for k, name in enumerate(classes):
         for root, _, names in sorted(os.walk(os.path.join(path, name))):
-            files += [(os.path.join(root, n), k) for n in sorted(names) if n.lower().endswith(IMAGE_EXTENSIONS)]
+            files += [
+                (os.path.join(root, n), k)
+                for n in sorted(names)
+                if n.lower().endswith(IMAGE_EXTENSIONS)
+            ]
     found = sorted({k for _, k in files})
     if len(found) < 2:
         raise DataError(
@@ -120,10 +126,17 @@ def _folder(path: str, size: int) -> tuple[torch.Tensor, torch.Tensor, tuple[str
     channel_counts = {t.shape[0] for t in images}
     if len(channel_counts) > 1:
         examples = "; ".join(f"{m}: {f}" for m, f in modes.items())
-        raise DataError(f"{path}: images of mixed modes ({examples}); convert them to one mode first")
+        raise DataError(
+            f"{path}: images of mixed modes ({examples}); convert them to one mode first"
+        )
     if skipped:
-        shown = ", ".join(skipped[:3]) + (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "")
-        print(f"search: warning: skipped {len(skipped)} undecodable image(s): {shown}", file=sys.stderr)
+        shown = ", ".join(skipped[:3]) + (
+            f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        )
+        print(
+            f"search: warning: skipped {len(skipped)} undecodable image(s): {shown}",
+            file=sys.stderr,
+        )
     if not images:
         raise DataError(f"{path}: no image could be decoded")
     return torch.stack(images), torch.tensor(labels), tuple(classes), tuple(skipped)
@@ -134,7 +147,9 @@ def _stratified(labels: torch.Tensor, config: DataConfig, generator: torch.Gener
     for k in labels.unique().tolist():
         idx = (labels == k).nonzero().squeeze(1)
         if len(idx) < 3:
-            raise DataError(f"class {k} has {len(idx)} images; each class needs at least 3 to split")
+            raise DataError(
+                f"class {k} has {len(idx)} images; each class needs at least 3 to split"
+            )
         idx = idx[torch.randperm(len(idx), generator=generator)]
         n_val = max(1, round(len(idx) * config.val_fraction))
         n_test = max(1, round(len(idx) * config.test_fraction))
@@ -150,7 +165,9 @@ def load_dataset(config: DataConfig) -> Dataset:
     generator = torch.Generator().manual_seed(config.seed)
     if config.name == "folder":
         assert config.path is not None
-        images, labels, classes, skipped = _folder(config.path, config.image_size or FOLDER_DEFAULT_SIZE)
+        images, labels, classes, skipped = _folder(
+            config.path, config.image_size or FOLDER_DEFAULT_SIZE
+        )
     else:
         skipped = ()
         images, labels, classes = _mnist()
@@ -178,7 +195,11 @@ def load_dataset(config: DataConfig) -> Dataset:
 
 
 def batches(
-    split: Split, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None
+    split: Split,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    generator: torch.Generator | None = None,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Slices of an in-memory split; indexing a tensor beats a DataLoader for data already decoded."""
     n = len(split)

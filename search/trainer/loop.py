@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 
@@ -42,7 +42,9 @@ def select_device(name: str) -> torch.device:
 def _fits_on_device(dataset: Dataset, device: torch.device) -> bool:
     if device.type != "cuda":
         return True
-    size = sum(s.images.numel() + s.labels.numel() * 8 for s in (dataset.train, dataset.val, dataset.test))
+    size = sum(
+        s.images.numel() + s.labels.numel() * 8 for s in (dataset.train, dataset.val, dataset.test)
+    )
     free, _ = torch.cuda.mem_get_info(device)
     return size < free // 4
 
@@ -72,7 +74,9 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.epoch = 0
         # Data already decoded lives where the model does, so a step copies nothing when it fits.
-        self._data_device = self.device if _fits_on_device(self.dataset, self.device) else torch.device("cpu")
+        self._data_device = (
+            self.device if _fits_on_device(self.dataset, self.device) else torch.device("cpu")
+        )
         self._splits: dict[str, Split] = {}
         std = torch.tensor(self.dataset.std, device=self.device).view(1, -1, 1, 1)
         mean = torch.tensor(self.dataset.mean, device=self.device).view(1, -1, 1, 1)
@@ -84,7 +88,9 @@ class Trainer:
             self._splits[name] = self.dataset.split(name).to(self._data_device)
         return self._splits[name]
 
-    def _prepare(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _prepare(
+        self, images: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         images = images.to(self.device, non_blocking=True)
         labels = labels.to(self.device, non_blocking=True)
         x = images.float() * self._scale + self._shift
@@ -107,7 +113,9 @@ class Trainer:
         loss_sum = torch.zeros((), device=self.device)
         seen = 0
         split = self._split("train")
-        for images, labels in batches(split, self.config.batch_size, shuffle=True, generator=self.generator):
+        for images, labels in batches(
+            split, self.config.batch_size, shuffle=True, generator=self.generator
+        ):
             x, y = self._prepare(images, labels)
             self.optimizer.zero_grad(set_to_none=True)
             with self._autocast():
@@ -150,7 +158,10 @@ class Trainer:
 
     def weights(self) -> dict[str, torch.Tensor]:
         """A CPU copy of the model's weights, safe to keep while training goes on."""
-        return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in self.model.state_dict().items()}
+        return {
+            k: v.detach().to("cpu", copy=True).contiguous()
+            for k, v in self.model.state_dict().items()
+        }
 
     def training_state(self) -> dict:
         """Everything needed to resume: weights, optimizer, scheduler, epoch and RNG states."""

@@ -30,7 +30,9 @@ class Metrics:
         support = cm.sum(1)
         return [
             {"precision": p, "recall": r, "f1": f, "support": int(s)}
-            for p, r, f, s in zip(precision.tolist(), recall.tolist(), f1.tolist(), support.tolist())
+            for p, r, f, s in zip(
+                precision.tolist(), recall.tolist(), f1.tolist(), support.tolist()
+            )
         ]
 
 
@@ -64,11 +66,15 @@ class ConfusionCounter:
     """Accumulates a confusion matrix over an epoch, on the device the predictions live on."""
 
     def __init__(self, num_classes: int, device: torch.device | str = "cpu") -> None:
-        self._matrix = MulticlassConfusionMatrix(num_classes=num_classes, validate_args=False).to(device)
+        self._matrix = MulticlassConfusionMatrix(num_classes=num_classes, validate_args=False).to(
+            device
+        )
         self._loss_sum = 0.0
         self._count = 0
 
-    def update(self, logits: torch.Tensor, target: torch.Tensor, loss: torch.Tensor | None = None) -> None:
+    def update(
+        self, logits: torch.Tensor, target: torch.Tensor, loss: torch.Tensor | None = None
+    ) -> None:
         self._matrix.update(logits.argmax(dim=-1), target)
         if loss is not None:
             self._loss_sum += float(loss) * len(target)

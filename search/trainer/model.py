@@ -34,13 +34,19 @@ def load_state_dict(path: str) -> dict[str, torch.Tensor]:
     return state
 
 
-def create_model(name: str, *, num_classes: int, in_chans: int, weights: str | None = None) -> nn.Module:
+def create_model(
+    name: str, *, num_classes: int, in_chans: int, weights: str | None = None
+) -> nn.Module:
     import timm
 
     model = timm.create_model(name, pretrained=False, num_classes=num_classes, in_chans=in_chans)
     if weights is not None:
         own = model.state_dict()
         # A classifier or stem of another shape (other classes, other channels) starts fresh.
-        state = {k: v for k, v in load_state_dict(weights).items() if k in own and own[k].shape == v.shape}
+        state = {
+            k: v
+            for k, v in load_state_dict(weights).items()
+            if k in own and own[k].shape == v.shape
+        }
         model.load_state_dict(state, strict=False)
     return model

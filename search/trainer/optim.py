@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 from torch.optim import lr_scheduler
@@ -37,7 +38,9 @@ def create_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim
     )
 
 
-SchedulerBuilder = Callable[[torch.optim.Optimizer, "TrainConfig"], "lr_scheduler.LRScheduler | None"]
+SchedulerBuilder = Callable[
+    [torch.optim.Optimizer, "TrainConfig"], "lr_scheduler.LRScheduler | None"
+]
 SCHEDULERS: Registry[SchedulerBuilder] = Registry("scheduler")
 
 
@@ -57,7 +60,9 @@ def _cosine(optimizer: torch.optim.Optimizer, config: TrainConfig) -> lr_schedul
 
 
 @SCHEDULERS("plateau")
-def _plateau(optimizer: torch.optim.Optimizer, config: TrainConfig) -> lr_scheduler.ReduceLROnPlateau:
+def _plateau(
+    optimizer: torch.optim.Optimizer, config: TrainConfig
+) -> lr_scheduler.ReduceLROnPlateau:
     # Plateau watches validation macro-F1, which should go up.
     return lr_scheduler.ReduceLROnPlateau(
         optimizer,

@@ -18,8 +18,9 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import optuna
 import torch
@@ -63,14 +64,17 @@ def _plain_epoch(model, loader, optimizer, loss_fn) -> int:
 
 
 def bench_throughput(epochs: int = 3, batch_size: int = 64) -> dict[str, Any]:
-    config = TrainConfig(model="test_resnet", data=DataConfig(name="mnist"), batch_size=batch_size, epochs=epochs)
+    config = TrainConfig(
+        model="test_resnet", data=DataConfig(name="mnist"), batch_size=batch_size, epochs=epochs
+    )
     dataset = load_dataset(config.data)
     trainer = Trainer(config, dataset)
     # The plain loop: float tensors normalised up front, a DataLoader, the five canonical calls.
     mean, std = dataset.mean[0], dataset.std[0]
     x = (dataset.train.images.float() / 255 - mean) / std
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, dataset.train.labels),
-                                         batch_size=batch_size, shuffle=True)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, dataset.train.labels), batch_size=batch_size, shuffle=True
+    )
     torch.manual_seed(0)
     model = create_model(config.model, num_classes=10, in_chans=1)
     optimizer = create_optimizer(model, config)
@@ -86,7 +90,12 @@ def bench_throughput(epochs: int = 3, batch_size: int = 64) -> dict[str, Any]:
         n = _plain_epoch(model, loader, optimizer, loss_fn)
         plain.append(n / (time.perf_counter() - start))
     o, p = statistics.median(ours), statistics.median(plain)
-    return {"ours_img_per_s": round(o), "plain_loop_img_per_s": round(p), "ratio": round(o / p, 3), "target": ">= 0.95"}
+    return {
+        "ours_img_per_s": round(o),
+        "plain_loop_img_per_s": round(p),
+        "ratio": round(o / p, 3),
+        "target": ">= 0.95",
+    }
 
 
 # --- 2. Fixed cost per trial --------------------------------------------------------------------
@@ -102,8 +111,16 @@ def _study_file(tmp: Path, text_changes: dict[str, str], name: str = "bench") ->
     return path
 
 
-def _run(tmp: Path, path: Path, name: str, *, n_trials: int, seed: int | None = None,
-         callbacks: list[Callable] | None = None, timeout: float | None = None) -> optuna.Study:
+def _run(
+    tmp: Path,
+    path: Path,
+    name: str,
+    *,
+    n_trials: int,
+    seed: int | None = None,
+    callbacks: list[Callable] | None = None,
+    timeout: float | None = None,
+) -> optuna.Study:
     config = load_study_config(str(path))
     if seed is not None:
         config = config.with_overrides(train=config.train.replace(seed=seed))
@@ -115,8 +132,13 @@ def _run(tmp: Path, path: Path, name: str, *, n_trials: int, seed: int | None = 
         return study
     from objectives.classify import ClassifyObjective
 
-    study.optimize(ClassifyObjective(config, keeper), n_trials=n_trials, timeout=timeout, callbacks=callbacks,
-                   catch=(Exception,))
+    study.optimize(
+        ClassifyObjective(config, keeper),
+        n_trials=n_trials,
+        timeout=timeout,
+        callbacks=callbacks,
+        catch=(Exception,),
+    )
     return study
 
 
@@ -134,15 +156,25 @@ def bench_fixed_cost(n_trials: int = 6) -> dict[str, Any]:
     handle = register_optimizer_step_pre_hook(on_step)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            path = _study_file(Path(tmp), {"epochs: 6": "epochs: 3", "name: successive_halving": "name: none",
-                                           "options: {min_resource: 1, reduction_factor: 3}": "options: {}"})
-            load_dataset(load_study_config(str(path)).train.data)  # as `search run` does before trial 0
+            path = _study_file(
+                Path(tmp),
+                {
+                    "epochs: 6": "epochs: 3",
+                    "name: successive_halving": "name: none",
+                    "options: {min_resource: 1, reduction_factor: 3}": "options: {}",
+                },
+            )
+            load_dataset(
+                load_study_config(str(path)).train.data
+            )  # as `search run` does before trial 0
             study = _run(Path(tmp), path, "fixed", n_trials=n_trials)
     finally:
         handle.remove()
     trials = sorted(study.trials, key=lambda t: t.number)
     to_first = [(s - t.datetime_start).total_seconds() for s, t in zip(first_steps, trials)]
-    between = [(b.datetime_start - a.datetime_complete).total_seconds() for a, b in zip(trials, trials[1:])]
+    between = [
+        (b.datetime_start - a.datetime_complete).total_seconds() for a, b in zip(trials, trials[1:])
+    ]
     durations = [(t.datetime_complete - t.datetime_start).total_seconds() for t in trials]
     trial_time = statistics.median(durations)
     overhead = statistics.median(to_first) + statistics.median(between)
@@ -164,9 +196,13 @@ def _plain_objective(config_base: TrainConfig, space) -> Callable[[optuna.Trial]
 
     def objective(trial: optuna.Trial) -> float:
         config = config_base.replace(**suggest(trial, space))
-        dataset = load_dataset.__wrapped__(config.data)  # re-read and re-decoded, as the example does
+        dataset = load_dataset.__wrapped__(
+            config.data
+        )  # re-read and re-decoded, as the example does
         mean, std = dataset.mean[0], dataset.std[0]
-        train = torch.utils.data.TensorDataset((dataset.train.images.float() / 255 - mean) / std, dataset.train.labels)
+        train = torch.utils.data.TensorDataset(
+            (dataset.train.images.float() / 255 - mean) / std, dataset.train.labels
+        )
         loader = torch.utils.data.DataLoader(train, batch_size=config.batch_size, shuffle=True)
         x_val = (dataset.val.images.float() / 255 - mean) / std
         torch.manual_seed(config.seed)
@@ -199,7 +235,9 @@ class _Target:
             study.stop()
 
 
-def bench_time_to_quality(seeds=(0, 1, 2), target: float = 0.97, cap_s: float = 75.0) -> dict[str, Any]:
+def bench_time_to_quality(
+    seeds=(0, 1, 2), target: float = 0.97, cap_s: float = 75.0
+) -> dict[str, Any]:
     ours, plain = [], []
     for seed in seeds:
         with tempfile.TemporaryDirectory() as tmp:
@@ -207,21 +245,42 @@ def bench_time_to_quality(seeds=(0, 1, 2), target: float = 0.97, cap_s: float = 
             config = load_study_config(str(path))
             start = time.perf_counter()
             stop = _Target(target, start)
-            _run(Path(tmp), path, f"ours-{seed}", n_trials=500, seed=seed, callbacks=[stop], timeout=cap_s)
+            _run(
+                Path(tmp),
+                path,
+                f"ours-{seed}",
+                n_trials=500,
+                seed=seed,
+                callbacks=[stop],
+                timeout=cap_s,
+            )
             ours.append(stop.reached or cap_s)
             load_dataset.cache_clear()
-            study = optuna.create_study(direction="maximize", sampler=create_sampler(config.sampler, seed=seed),
-                                        pruner=optuna.pruners.NopPruner())
+            study = optuna.create_study(
+                direction="maximize",
+                sampler=create_sampler(config.sampler, seed=seed),
+                pruner=optuna.pruners.NopPruner(),
+            )
             start = time.perf_counter()
             stop = _Target(target, start)
-            study.optimize(_plain_objective(config.train.replace(seed=seed), config.space), n_trials=500,
-                           timeout=cap_s, callbacks=[stop])
+            study.optimize(
+                _plain_objective(config.train.replace(seed=seed), config.space),
+                n_trials=500,
+                timeout=cap_s,
+                callbacks=[stop],
+            )
             plain.append(stop.reached or cap_s)
         _log(f"time to quality, seed {seed}: ours {ours[-1]:.1f}s, plain {plain[-1]:.1f}s")
     o, p = statistics.median(ours), statistics.median(plain)
-    return {"target_val_macro_f1": target, "seeds": list(seeds), "ours_s": [round(v, 1) for v in ours],
-            "plain_optuna_s": [round(v, 1) for v in plain], "cap_s": cap_s,
-            "speedup_median": round(p / o, 2), "target": ">= 3"}
+    return {
+        "target_val_macro_f1": target,
+        "seeds": list(seeds),
+        "ours_s": [round(v, 1) for v in ours],
+        "plain_optuna_s": [round(v, 1) for v in plain],
+        "cap_s": cap_s,
+        "speedup_median": round(p / o, 2),
+        "target": ">= 3",
+    }
 
 
 # --- 4. Pruning savings ---------------------------------------------------------------------------
@@ -230,12 +289,18 @@ def bench_time_to_quality(seeds=(0, 1, 2), target: float = 0.97, cap_s: float = 
 def bench_pruning(n_trials: int = 20, seed: int = 0) -> dict[str, Any]:
     pruners = {
         "successive_halving (default)": {},
-        "none": {"name: successive_halving": "name: none",
-                 "options: {min_resource: 1, reduction_factor: 3}": "options: {}"},
-        "top_k after 1 epoch (k=3)": {"name: successive_halving": "name: top_k",
-                                      "options: {min_resource: 1, reduction_factor: 3}": "options: {k: 3, epoch: 1}"},
-        "median": {"name: successive_halving": "name: median",
-                   "options: {min_resource: 1, reduction_factor: 3}": "options: {n_startup_trials: 5}"},
+        "none": {
+            "name: successive_halving": "name: none",
+            "options: {min_resource: 1, reduction_factor: 3}": "options: {}",
+        },
+        "top_k after 1 epoch (k=3)": {
+            "name: successive_halving": "name: top_k",
+            "options: {min_resource: 1, reduction_factor: 3}": "options: {k: 3, epoch: 1}",
+        },
+        "median": {
+            "name: successive_halving": "name: median",
+            "options: {min_resource: 1, reduction_factor: 3}": "options: {n_startup_trials: 5}",
+        },
     }
     rows = {}
     for label, changes in pruners.items():
@@ -253,8 +318,12 @@ def bench_pruning(n_trials: int = 20, seed: int = 0) -> dict[str, Any]:
     for row in rows.values():
         row["epochs_vs_none"] = round(row["epochs"] / base["epochs"], 3)
         row["best_minus_none"] = round(row["best"] - base["best"], 4)
-    return {"n_trials": n_trials, "seed": seed, "pruners": rows,
-            "target": "default <= 0.5 of none's epochs, best within 0.01"}
+    return {
+        "n_trials": n_trials,
+        "seed": seed,
+        "pruners": rows,
+        "target": "default <= 0.5 of none's epochs, best within 0.01",
+    }
 
 
 # --- 5. CLI start-up ---------------------------------------------------------------------------------
@@ -264,7 +333,13 @@ def _time_cmd(argv: list[str], cwd: Path, repeat: int = 3) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(argv, cwd=cwd, capture_output=True, check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
+        subprocess.run(
+            argv,
+            cwd=cwd,
+            capture_output=True,
+            check=False,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -273,17 +348,41 @@ def bench_cli_startup() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         (tmp_path / "studies").mkdir()
-        (tmp_path / "studies" / "smoke.yaml").write_text((REPO / "studies" / "smoke.yaml").read_text())
-        subprocess.run([sys.executable, "-m", "search", "run", "--study", "smoke", "--n-trials", "1", "--quiet"],
-                       cwd=tmp, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+        (tmp_path / "studies" / "smoke.yaml").write_text(
+            (REPO / "studies" / "smoke.yaml").read_text()
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "search",
+                "run",
+                "--study",
+                "smoke",
+                "--n-trials",
+                "1",
+                "--quiet",
+            ],
+            cwd=tmp,
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
         baseline = _time_cmd([sys.executable, "-c", "import torch, timm, optuna"], tmp_path)
-        rows = {name: _time_cmd([sys.executable, "-m", "search", *args], tmp_path)
-                for name, args in {"--help": ["--help"], "studies": ["studies"],
-                                   "best": ["best", "--study", "smoke"]}.items()}
-    return {"import_torch_timm_optuna_s": round(baseline, 2),
-            **{f"search {k}_s": round(v, 2) for k, v in rows.items()},
-            **{f"search {k}_ratio": round(v / baseline, 2) for k, v in rows.items()},
-            "target": "< 1 s"}
+        rows = {
+            name: _time_cmd([sys.executable, "-m", "search", *args], tmp_path)
+            for name, args in {
+                "--help": ["--help"],
+                "studies": ["studies"],
+                "best": ["best", "--study", "smoke"],
+            }.items()
+        }
+    return {
+        "import_torch_timm_optuna_s": round(baseline, 2),
+        **{f"search {k}_s": round(v, 2) for k, v in rows.items()},
+        **{f"search {k}_ratio": round(v / baseline, 2) for k, v in rows.items()},
+        "target": "< 1 s",
+    }
 
 
 # --- 6. Memory across trials -----------------------------------------------------------------------
@@ -311,11 +410,19 @@ print(json.dumps(rss))
 
 def bench_memory(n: int = 50) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT % {"repo": str(REPO), "tmp": tmp, "n": n}],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _MEMORY_SCRIPT % {"repo": str(REPO), "tmp": tmp, "n": n}],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     rss = {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
-    return {"rss_after_5_trials_mb": round(rss[5]), f"rss_after_{n}_trials_mb": round(rss[n]),
-            "ratio": round(rss[n] / rss[5], 3), "target": "~1.0 (no growth)"}
+    return {
+        "rss_after_5_trials_mb": round(rss[5]),
+        f"rss_after_{n}_trials_mb": round(rss[n]),
+        "ratio": round(rss[n] / rss[5], 3),
+        "target": "~1.0 (no growth)",
+    }
 
 
 # --- 7. Workers: trials per hour ------------------------------------------------------------------------
@@ -326,16 +433,42 @@ def bench_workers(n_trials: int = 8) -> dict[str, Any]:
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:
             (Path(tmp) / "studies").mkdir()
-            _study_file(Path(tmp) / "studies", {"epochs: 6": "epochs: 2", "name: successive_halving": "name: none",
-                                                "options: {min_resource: 1, reduction_factor: 3}": "options: {}"},
-                        name="workers")
+            _study_file(
+                Path(tmp) / "studies",
+                {
+                    "epochs: 6": "epochs: 2",
+                    "name: successive_halving": "name: none",
+                    "options: {min_resource: 1, reduction_factor: 3}": "options: {}",
+                },
+                name="workers",
+            )
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "search", "run", "--study", "workers", "--n-trials", str(n_trials),
-                            "--workers", str(workers), "--quiet"], cwd=tmp, check=True, capture_output=True,
-                           env={**os.environ, "PYTHONPATH": str(REPO)})
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "search",
+                    "run",
+                    "--study",
+                    "workers",
+                    "--n-trials",
+                    str(n_trials),
+                    "--workers",
+                    str(workers),
+                    "--quiet",
+                ],
+                cwd=tmp,
+                check=True,
+                capture_output=True,
+                env={**os.environ, "PYTHONPATH": str(REPO)},
+            )
             rates[workers] = n_trials / (time.perf_counter() - start) * 3600
-    return {"trials_per_hour_1_worker": round(rates[1]), "trials_per_hour_2_workers": round(rates[2]),
-            "ratio": round(rates[2] / rates[1], 2), "note": f"{os.cpu_count()} cores, {n_trials} trials of 2 epochs"}
+    return {
+        "trials_per_hour_1_worker": round(rates[1]),
+        "trials_per_hour_2_workers": round(rates[2]),
+        "ratio": round(rates[2] / rates[1], 2),
+        "note": f"{os.cpu_count()} cores, {n_trials} trials of 2 epochs",
+    }
 
 
 # --- 8. Many workers on one database: direct connections against Optuna's gRPC proxy --------------
@@ -388,8 +521,12 @@ def bench_storage_proxy(workers: int = 8, trials_each: int = 40) -> dict[str, An
                 target = f"grpc://127.0.0.1:{port}"
             peak = 0
             start = time.perf_counter()
-            clients = [subprocess.Popen([sys.executable, "-c", _STORAGE_CLIENT, target, "load", str(trials_each)])
-                       for _ in range(workers)]
+            clients = [
+                subprocess.Popen(
+                    [sys.executable, "-c", _STORAGE_CLIENT, target, "load", str(trials_each)]
+                )
+                for _ in range(workers)
+            ]
             while any(c.poll() is None for c in clients):
                 peak = max(peak, server.connections(db))
                 time.sleep(0.1)
@@ -398,11 +535,20 @@ def bench_storage_proxy(workers: int = 8, trials_each: int = 40) -> dict[str, An
                 proxy.terminate()
                 proxy.wait()
             assert all(c.returncode == 0 for c in clients), [c.returncode for c in clients]
-            rows[label] = {"trials_per_s": round(workers * trials_each / elapsed, 1), "peak_db_connections": peak}
+            rows[label] = {
+                "trials_per_s": round(workers * trials_each / elapsed, 1),
+                "peak_db_connections": peak,
+            }
     finally:
         server.stop()
-    return {"workers": workers, "trials_each": trials_each, **rows,
-            "ratio_proxy_vs_direct": round(rows["grpc proxy"]["trials_per_s"] / rows["direct"]["trials_per_s"], 2)}
+    return {
+        "workers": workers,
+        "trials_each": trials_each,
+        **rows,
+        "ratio_proxy_vs_direct": round(
+            rows["grpc proxy"]["trials_per_s"] / rows["direct"]["trials_per_s"], 2
+        ),
+    }
 
 
 BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
@@ -418,9 +564,15 @@ BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
 
 
 def machine() -> dict[str, Any]:
-    return {"python": platform.python_version(), "torch": torch.__version__, "cores": os.cpu_count(),
-            "threads": torch.get_num_threads(), "device": "cuda" if torch.cuda.is_available() else "cpu",
-            "cpu": platform.processor() or platform.machine(), "date": time.strftime("%Y-%m-%d")}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "cpu": platform.processor() or platform.machine(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
 
 
 def render(results: dict[str, Any]) -> str:
@@ -428,33 +580,49 @@ def render(results: dict[str, Any]) -> str:
     r = results
     if "throughput" in r:
         t = r["throughput"]
-        lines.append(f"| trainer throughput (img/s) | {t['ours_img_per_s']} | plain loop {t['plain_loop_img_per_s']} | {t['ratio']} | {t['target']} |")
+        lines.append(
+            f"| trainer throughput (img/s) | {t['ours_img_per_s']} | plain loop {t['plain_loop_img_per_s']} | {t['ratio']} | {t['target']} |"
+        )
     if "fixed_cost" in r:
         f = r["fixed_cost"]
-        lines.append(f"| fixed cost per trial (s) | start→first step {f['start_to_first_step_s']} + between {f['between_trials_s']} | trial {f['trial_s']} | {f['share']} | {f['target']} |")
+        lines.append(
+            f"| fixed cost per trial (s) | start→first step {f['start_to_first_step_s']} + between {f['between_trials_s']} | trial {f['trial_s']} | {f['share']} | {f['target']} |"
+        )
     if "time_to_quality" in r:
         q = r["time_to_quality"]
-        lines.append(f"| time to val macro-F1 ≥ {q['target_val_macro_f1']} (s, median of {len(q['seeds'])} seeds) | {statistics.median(q['ours_s'])} {q['ours_s']} | plain Optuna {statistics.median(q['plain_optuna_s'])} {q['plain_optuna_s']} | {q['speedup_median']}x faster | {q['target']} |")
+        lines.append(
+            f"| time to val macro-F1 ≥ {q['target_val_macro_f1']} (s, median of {len(q['seeds'])} seeds) | {statistics.median(q['ours_s'])} {q['ours_s']} | plain Optuna {statistics.median(q['plain_optuna_s'])} {q['plain_optuna_s']} | {q['speedup_median']}x faster | {q['target']} |"
+        )
     if "pruning" in r:
         p = r["pruning"]
         none = p["pruners"]["none"]
         for label, row in p["pruners"].items():
             if label != "none":
-                lines.append(f"| epochs, {label} ({p['n_trials']} trials) | {row['epochs']} (best {row['best']}) | NopPruner {none['epochs']} (best {none['best']}) | {row['epochs_vs_none']} | ≤ 0.5, best within 0.01 |")
+                lines.append(
+                    f"| epochs, {label} ({p['n_trials']} trials) | {row['epochs']} (best {row['best']}) | NopPruner {none['epochs']} (best {none['best']}) | {row['epochs_vs_none']} | ≤ 0.5, best within 0.01 |"
+                )
     if "cli_startup" in r:
         c = r["cli_startup"]
         for name in ("--help", "studies", "best"):
-            lines.append(f"| `search {name}` start-up (s) | {c[f'search {name}_s']} | import torch, timm, optuna {c['import_torch_timm_optuna_s']} | {c[f'search {name}_ratio']} | {c['target']} |")
+            lines.append(
+                f"| `search {name}` start-up (s) | {c[f'search {name}_s']} | import torch, timm, optuna {c['import_torch_timm_optuna_s']} | {c[f'search {name}_ratio']} | {c['target']} |"
+            )
     if "memory" in r:
         m = r["memory"]
         last = [k for k in m if k.startswith("rss_after_") and not k.startswith("rss_after_5_")][0]
-        lines.append(f"| worker RSS (MB) | {last.split('_')[2]} trials: {m[last]} | 5 trials: {m['rss_after_5_trials_mb']} | {m['ratio']} | {m['target']} |")
+        lines.append(
+            f"| worker RSS (MB) | {last.split('_')[2]} trials: {m[last]} | 5 trials: {m['rss_after_5_trials_mb']} | {m['ratio']} | {m['target']} |"
+        )
     if "storage_proxy" in r and "skipped" not in r["storage_proxy"]:
         g = r["storage_proxy"]
-        lines.append(f"| storage, {g['workers']} workers (trials/s; peak DB connections) | gRPC proxy: {g['grpc proxy']['trials_per_s']}; {g['grpc proxy']['peak_db_connections']} | direct: {g['direct']['trials_per_s']}; {g['direct']['peak_db_connections']} | {g['ratio_proxy_vs_direct']} | (measured, no target) |")
+        lines.append(
+            f"| storage, {g['workers']} workers (trials/s; peak DB connections) | gRPC proxy: {g['grpc proxy']['trials_per_s']}; {g['grpc proxy']['peak_db_connections']} | direct: {g['direct']['trials_per_s']}; {g['direct']['peak_db_connections']} | {g['ratio_proxy_vs_direct']} | (measured, no target) |"
+        )
     if "workers" in r:
         w = r["workers"]
-        lines.append(f"| trials per hour | 2 workers: {w['trials_per_hour_2_workers']} | 1 worker: {w['trials_per_hour_1_worker']} | {w['ratio']} | ({w['note']}) |")
+        lines.append(
+            f"| trials per hour | 2 workers: {w['trials_per_hour_2_workers']} | 1 worker: {w['trials_per_hour_1_worker']} | {w['ratio']} | ({w['note']}) |"
+        )
     return "\n".join(lines)
 
 

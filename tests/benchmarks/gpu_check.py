@@ -23,9 +23,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from search.trainer.config import TrainConfig  # noqa: E402
-from search.trainer.data import Dataset, Split  # noqa: E402
-from search.trainer.loop import Trainer  # noqa: E402
+from search.trainer.config import TrainConfig
+from search.trainer.data import Dataset, Split
+from search.trainer.loop import Trainer
 
 
 def synthetic(n: int, size: int, classes: int = 10) -> Dataset:
@@ -46,14 +46,18 @@ class Utilisation:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"],
-                                     capture_output=True, text=True, timeout=5).stdout
+                out = subprocess.run(
+                    ["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"],
+                    capture_output=True,
+                    text=True,
+                    timeout=5,
+                ).stdout
                 self.samples.append(float(out.split()[0]))
             except (OSError, ValueError, IndexError, subprocess.SubprocessError):
                 pass
             self._stop.wait(0.5)
 
-    def __enter__(self) -> "Utilisation":
+    def __enter__(self) -> Utilisation:
         self._thread.start()
         return self
 
@@ -70,11 +74,19 @@ def plain_loop(model_name: str, dataset: Dataset, batch_size: int, epochs: int) 
     import timm
 
     device = torch.device("cuda")
-    model = timm.create_model(model_name, num_classes=10).to(device).to(memory_format=torch.channels_last)
+    model = (
+        timm.create_model(model_name, num_classes=10)
+        .to(device)
+        .to(memory_format=torch.channels_last)
+    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     loader = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(dataset.train.images, dataset.train.labels),
-        batch_size=batch_size, shuffle=True, pin_memory=True, num_workers=4, drop_last=True,
+        batch_size=batch_size,
+        shuffle=True,
+        pin_memory=True,
+        num_workers=4,
+        drop_last=True,
     )
     mean = torch.tensor(dataset.mean, device=device).view(1, -1, 1, 1) * 255
     std = torch.tensor(dataset.std, device=device).view(1, -1, 1, 1) * 255
@@ -84,7 +96,13 @@ def plain_loop(model_name: str, dataset: Dataset, batch_size: int, epochs: int) 
             torch.cuda.synchronize()
             start, seen = time.perf_counter(), 0
         for x, y in loader:
-            x = x.to(device, non_blocking=True).float().sub_(mean).div_(std).contiguous(memory_format=torch.channels_last)
+            x = (
+                x.to(device, non_blocking=True)
+                .float()
+                .sub_(mean)
+                .div_(std)
+                .contiguous(memory_format=torch.channels_last)
+            )
             y = y.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast("cuda", dtype=torch.bfloat16):
@@ -96,8 +114,12 @@ def plain_loop(model_name: str, dataset: Dataset, batch_size: int, epochs: int) 
     return seen / (time.perf_counter() - start)
 
 
-def ours(model_name: str, dataset: Dataset, batch_size: int, epochs: int, compile: bool) -> tuple[float, dict]:
-    config = TrainConfig(model=model_name, batch_size=batch_size, epochs=epochs, device="cuda", compile=compile)
+def ours(
+    model_name: str, dataset: Dataset, batch_size: int, epochs: int, compile: bool
+) -> tuple[float, dict]:
+    config = TrainConfig(
+        model=model_name, batch_size=batch_size, epochs=epochs, device="cuda", compile=compile
+    )
     trainer = Trainer(config, dataset)
     trainer.train_one_epoch()  # warm-up (and compilation)
     torch.cuda.synchronize()
@@ -109,7 +131,8 @@ def ours(model_name: str, dataset: Dataset, batch_size: int, epochs: int, compil
     checks = {
         "param_dtype": str(next(trainer.model.parameters()).dtype),
         "channels_last": trainer.model.conv1.weight.is_contiguous(memory_format=torch.channels_last)
-        if hasattr(trainer.model, "conv1") else None,
+        if hasattr(trainer.model, "conv1")
+        else None,
         "data_on_device": str(trainer._split("train").images.device),
         "autocast": "bf16",
     }
@@ -134,9 +157,15 @@ def main() -> None:
             rate, checks = ours(name, dataset, args.batch_size, args.epochs, args.compile)
         with Utilisation() as util_plain:
             plain = plain_loop(name, dataset, args.batch_size, args.epochs)
-        row = {"model": name, "ours_img_per_s": round(rate), "plain_img_per_s": round(plain),
-               "ratio": round(rate / plain, 3), "gpu_util_ours": util_ours.mean,
-               "gpu_util_plain": util_plain.mean, **checks}
+        row = {
+            "model": name,
+            "ours_img_per_s": round(rate),
+            "plain_img_per_s": round(plain),
+            "ratio": round(rate / plain, 3),
+            "gpu_util_ours": util_ours.mean,
+            "gpu_util_plain": util_plain.mean,
+            **checks,
+        }
         results["rows"].append(row)
         print(json.dumps(row), flush=True)
         torch.cuda.empty_cache()

@@ -18,8 +18,15 @@ def test_mnist_has_5000_images_in_stratified_splits():
         counts = torch.bincount(split.labels, minlength=10)
         assert counts.min() == counts.max() == 75  # 15% of 500 in every class
     # No image is in two splits.
-    keys = {name: {bytes(img.flatten().tolist()) for img in getattr(ds, name).images} for name in ("train", "val", "test")}
-    assert not keys["train"] & keys["val"] and not keys["train"] & keys["test"] and not keys["val"] & keys["test"]
+    keys = {
+        name: {bytes(img.flatten().tolist()) for img in getattr(ds, name).images}
+        for name in ("train", "val", "test")
+    }
+    assert (
+        not keys["train"] & keys["val"]
+        and not keys["train"] & keys["test"]
+        and not keys["val"] & keys["test"]
+    )
     assert len(ds.train) == 3500
 
 
@@ -42,7 +49,14 @@ def test_split_is_fixed_by_the_data_seed():
 
 def test_batches_cover_the_split_once():
     ds = load_dataset(DataConfig(name="mnist-longtail"))
-    seen = torch.cat([y for _, y in batches(ds.train, 100, shuffle=True, generator=torch.Generator().manual_seed(0))])
+    seen = torch.cat(
+        [
+            y
+            for _, y in batches(
+                ds.train, 100, shuffle=True, generator=torch.Generator().manual_seed(0)
+            )
+        ]
+    )
     assert torch.equal(seen.sort().values, ds.train.labels.sort().values)
 
 
@@ -50,7 +64,9 @@ def _folder(root: Path, classes: dict[str, int], mode: str = "RGB", size: int = 
     for i, (name, n) in enumerate(classes.items()):
         (root / name).mkdir(parents=True, exist_ok=True)
         for j in range(n):
-            Image.new(mode, (size, size), color=(i * 80, j * 10, 0) if mode == "RGB" else i * 80).save(root / name / f"{j}.png")
+            Image.new(
+                mode, (size, size), color=(i * 80, j * 10, 0) if mode == "RGB" else i * 80
+            ).save(root / name / f"{j}.png")
     return root
 
 

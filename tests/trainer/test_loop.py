@@ -4,7 +4,9 @@ import torch
 from search.trainer.config import DataConfig, TrainConfig
 from search.trainer.loop import NonFiniteLossError, Trainer
 
-FAST = TrainConfig(model="test_resnet", data=DataConfig(name="mnist-longtail"), epochs=2, lr=3e-3, sched="cosine")
+FAST = TrainConfig(
+    model="test_resnet", data=DataConfig(name="mnist-longtail"), epochs=2, lr=3e-3, sched="cosine"
+)
 
 
 def test_training_learns_and_reports_every_epoch():

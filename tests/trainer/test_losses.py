@@ -31,7 +31,9 @@ def test_cross_entropy_is_mean_negative_log_likelihood():
 def test_label_smoothing_mixes_nll_with_uniform():
     eps = 0.2
     log_probs = F.log_softmax(LOGITS, dim=-1)
-    expected = ((1 - eps) * -log_probs.gather(1, TARGET[:, None]).squeeze(1) - eps * log_probs.mean(-1)).mean()
+    expected = (
+        (1 - eps) * -log_probs.gather(1, TARGET[:, None]).squeeze(1) - eps * log_probs.mean(-1)
+    ).mean()
     loss = create_loss(TrainConfig(loss="label_smoothing", smoothing=eps), COUNTS)(LOGITS, TARGET)
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
 

@@ -23,7 +23,9 @@ def test_macro_metrics_match_sklearn_over_the_whole_set():
     y = target.numpy()
     assert m.macro_f1 == pytest.approx(f1_score(y, pred, average="macro"))
     assert m.accuracy == pytest.approx(accuracy_score(y, pred))
-    assert m.macro_precision == pytest.approx(precision_score(y, pred, average="macro", zero_division=0))
+    assert m.macro_precision == pytest.approx(
+        precision_score(y, pred, average="macro", zero_division=0)
+    )
     assert m.macro_recall == pytest.approx(recall_score(y, pred, average="macro", zero_division=0))
 
 
@@ -31,7 +33,10 @@ def test_batch_average_of_f1_would_differ():
     # Why confusion counts: averaging per-batch F1 gives another (wrong) number.
     logits, target = _data(n=64, seed=3)
     whole = metrics_from_confusion(_cm(logits, target)).macro_f1
-    halves = [metrics_from_confusion(_cm(logits[s : s + 8], target[s : s + 8])).macro_f1 for s in range(0, 64, 8)]
+    halves = [
+        metrics_from_confusion(_cm(logits[s : s + 8], target[s : s + 8])).macro_f1
+        for s in range(0, 64, 8)
+    ]
     assert abs(sum(halves) / len(halves) - whole) > 1e-3
 
 

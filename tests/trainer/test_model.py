@@ -38,7 +38,9 @@ def test_weights_from_safetensors_and_state_dict_files(tmp_path):
     save_file(state, str(tmp_path / "w.safetensors"))
     torch.save(state, tmp_path / "w.pth")
     for name in ("w.safetensors", "w.pth"):
-        loaded = create_model("test_resnet", num_classes=10, in_chans=1, weights=str(tmp_path / name))
+        loaded = create_model(
+            "test_resnet", num_classes=10, in_chans=1, weights=str(tmp_path / name)
+        )
         for key, value in loaded.state_dict().items():
             assert torch.equal(value, state[key])
     # Another number of classes keeps the backbone and starts a fresh classifier.

@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from search.trainer.config import TrainConfig
-from search.trainer.optim import OPTIMIZERS, SCHEDULERS, create_optimizer, create_scheduler, step_scheduler
+from search.trainer.optim import (
+    OPTIMIZERS,
+    SCHEDULERS,
+    create_optimizer,
+    create_scheduler,
+    step_scheduler,
+)
 
 
 def _model() -> torch.nn.Module:
@@ -35,7 +41,10 @@ def test_momentum_reaches_the_optimizer():
     assert isinstance(optimizer, torch.optim.SGD)
     assert optimizer.param_groups[0]["momentum"] == 0.7
     assert optimizer.param_groups[0]["nesterov"] is False
-    assert create_optimizer(_model(), TrainConfig(opt="sgd", momentum=0.7)).param_groups[0]["nesterov"] is True
+    assert (
+        create_optimizer(_model(), TrainConfig(opt="sgd", momentum=0.7)).param_groups[0]["nesterov"]
+        is True
+    )
 
 
 def _trajectory(config: TrainConfig, metrics: list[float]) -> list[float]:
@@ -61,7 +70,9 @@ def test_cosine_trajectory_ends_at_min_lr():
 
 
 def test_plateau_steps_on_the_validation_metric():
-    config = TrainConfig(opt="adam", lr=1.0, sched="plateau", decay_rate=0.5, patience_epochs=1, epochs=8)
+    config = TrainConfig(
+        opt="adam", lr=1.0, sched="plateau", decay_rate=0.5, patience_epochs=1, epochs=8
+    )
     # Improving metric: no decay. Then two epochs without improvement (patience 1): halve.
     metrics = [0.1, 0.2, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3]
     assert _trajectory(config, metrics) == pytest.approx([1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.25])
