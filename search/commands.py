@@ -27,12 +27,16 @@ def _study_storage(study: str, storage: str | None) -> tuple[str, str]:
 
     name = check_study_name(study)
     url = resolve_storage_url(storage, _study_file_setting(name, "storage"))
+    _require_existing(url)
+    return name, url
+
+
+def _require_existing(url: str) -> None:
     if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///") :]):
         # Reading must not create an empty database as a side effect.
         raise SearchError(
             f"no studies yet: {url} does not exist (run `search run --study NAME` first)"
         )
-    return name, url
 
 
 def _open_study(args: argparse.Namespace):
@@ -120,10 +124,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
     from search.study import resolve_storage_url
 
     url = resolve_storage_url(args.storage)
-    if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///") :]):
-        raise SearchError(
-            f"no studies yet: {url} does not exist (run `search run --study NAME` first)"
-        )
+    _require_existing(url)
     summaries = optuna.get_all_study_summaries(storage=url, include_best_trial=True)
     if not summaries:
         print(f"no studies in {url}")

@@ -15,12 +15,12 @@ def serve(
     storage_url: str, artifact_store: Any, *, host: str, port: int, study: str | None = None
 ) -> None:
     """Blocks, serving until interrupted. Reads the same storage a running study writes to."""
-    import optuna
     from optuna_dashboard import run_server
 
     from search.errors import SearchError
+    from search.study import open_storage
 
-    storage = optuna.storages.RDBStorage(storage_url, engine_kwargs=_engine_kwargs(storage_url))
+    storage = open_storage(storage_url)
     study_id = None
     if study is not None:
         try:
@@ -30,8 +30,3 @@ def serve(
     print(f"optuna-dashboard: {dashboard_url(host, port, study_id)}  (Ctrl-C to stop)", flush=True)
     run_server(storage, host=host, port=port, artifact_store=artifact_store)
 
-
-def _engine_kwargs(url: str) -> dict[str, Any]:
-    return (
-        {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    )

@@ -23,9 +23,7 @@ def _reasons(study: optuna.Study) -> dict[int, str]:
                 reason = "worker died (heartbeat stopped)"
             original = t.system_attrs.get("failed_trial", t.number)
             if original in retried_as and retried_as[original] != t.number:
-                reason += (
-                    f"; retried as trial {max(n for o, n in retried_as.items() if o == original)}"
-                )
+                reason += f"; retried as trial {retried_as[original]}"
             reasons[t.number] = reason
     return reasons
 

@@ -140,8 +140,8 @@ class Trainer:
         for images, labels in batches(self._split(split), max(256, self.config.batch_size)):
             x, y = self._prepare(images, labels)
             with self._autocast():
-                logits = self.forward(x)
-            counter.update(logits.float(), y, self.loss_fn(logits.float(), y))
+                logits = self.forward(x).float()
+            counter.update(logits, y, self.loss_fn(logits, y))
         return counter.compute()
 
     def fit(self, epochs: int | None = None) -> Iterator[EpochResult]:

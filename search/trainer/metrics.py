@@ -69,7 +69,7 @@ class ConfusionCounter:
         self._matrix = MulticlassConfusionMatrix(num_classes=num_classes, validate_args=False).to(
             device
         )
-        self._loss_sum = 0.0
+        self._loss_sum: torch.Tensor | float = 0.0  # a tensor on the device: no sync per batch
         self._count = 0
 
     def update(
@@ -77,9 +77,9 @@ class ConfusionCounter:
     ) -> None:
         self._matrix.update(logits.argmax(dim=-1), target)
         if loss is not None:
-            self._loss_sum += float(loss) * len(target)
+            self._loss_sum = self._loss_sum + loss.detach() * len(target)
             self._count += len(target)
 
     def compute(self) -> Metrics:
-        mean_loss = self._loss_sum / self._count if self._count else float("nan")
+        mean_loss = float(self._loss_sum) / self._count if self._count else float("nan")
         return metrics_from_confusion(self._matrix.compute(), mean_loss)
