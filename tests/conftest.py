@@ -43,20 +43,37 @@ def write_study(directory: Path, name: str, text: str = SMALL_STUDY) -> Path:
     return path
 
 
+def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment without the user's SEARCH_* settings, with the repo importable."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SEARCH_STORAGE", "SEARCH_ARTIFACTS")}
+    env["PYTHONPATH"] = str(REPO)
+    env.update(extra or {})
+    return env
+
+
 def run_cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess:
-    """Run `search ARGS` as a user would, in its own process."""
-    full_env = {k: v for k, v in os.environ.items() if k != "SEARCH_STORAGE"}
-    full_env["PYTHONPATH"] = str(REPO)
-    full_env.update(env or {})
+    """Run `search ARGS` as a user would, in its own process, and wait for it."""
     return subprocess.run(
         [sys.executable, "-m", "search", *args],
         cwd=cwd,
-        env=full_env,
+        env=cli_env(env),
         capture_output=True,
         text=True,
         timeout=timeout,
+    )
+
+
+def popen_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start `search ARGS` in its own process, with its output piped, without waiting."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "search", *args],
+        cwd=cwd,
+        env=cli_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

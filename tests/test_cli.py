@@ -14,7 +14,7 @@ import yaml
 from search.checkpoint import WEIGHTS
 from search.trainer.model import load_state_dict
 
-from .conftest import REPO, SMALL_STUDY, run_cli, write_study
+from .conftest import REPO, SMALL_STUDY, cli_env, run_cli, write_study
 
 
 def _finished(study: optuna.Study) -> int:
@@ -136,6 +136,6 @@ def test_read_only_commands_do_not_import_torch_or_timm(finished_study: Path):
             cwd=finished_study,
             capture_output=True,
             text=True,
-            env={**__import__("os").environ, "PYTHONPATH": str(REPO)},
+            env=cli_env(),
         )
         assert done.returncode == 0, (argv, done.stderr)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -16,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import REPO, SMALL_STUDY, write_study
+from .conftest import SMALL_STUDY, popen_cli, write_study
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -44,30 +42,17 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> Non
     raise AssertionError(f"nothing listens on port {port}")
 
 
-def _popen(args: list[str], cwd: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "SEARCH_STORAGE"}
-    env["PYTHONPATH"] = str(REPO)
-    return subprocess.Popen(
-        [sys.executable, "-m", "search", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 @pytest.fixture
 def live(workdir: Path):
     """`search run` writing a study and `search dashboard` serving it, both running."""
     write_study(workdir, "small", SMALL_STUDY.replace("n_trials: 3", "n_trials: 8"))
-    run = _popen(["run", "--study", "small", "--quiet"], workdir)
+    run = popen_cli("run", "--study", "small", "--quiet", cwd=workdir)
     # The dashboard starts once the storage exists, as a user would open it after `search run`.
     deadline = time.monotonic() + 120
     while not (workdir / "runs" / "search.db").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     port = free_port()
-    dashboard = _popen(["dashboard", "--study", "small", "--port", str(port)], workdir)
+    dashboard = popen_cli("dashboard", "--study", "small", "--port", str(port), cwd=workdir)
     procs = [run, dashboard]
     try:
         wait_for_port(port, dashboard)

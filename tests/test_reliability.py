@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from search.runner import run_study
 from search.study import create_or_resume, open_storage
 from search.trainer.model import load_state_dict
 
-from .conftest import REPO, SMALL_STUDY, run_cli, write_study
+from .conftest import SMALL_STUDY, popen_cli, run_cli, write_study
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
@@ -85,16 +84,7 @@ def _wait_for_running_epoch(workdir: Path, proc: subprocess.Popen, timeout: floa
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupt_fails_the_running_trial_and_a_rerun_continues(workdir: Path, signum, code):
     write_study(workdir, "small", SMALL_STUDY.replace("epochs: 2", "epochs: 4"))
-    env = {k: v for k, v in os.environ.items() if k != "SEARCH_STORAGE"}
-    env["PYTHONPATH"] = str(REPO)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "search", "run", "--study", "small", "--quiet"],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = popen_cli("run", "--study", "small", "--quiet", cwd=workdir)
     try:
         _wait_for_running_epoch(workdir, proc)
         proc.send_signal(signum)

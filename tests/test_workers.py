@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from safetensors.torch import load_file
 from search.checkpoint import WEIGHTS, BestKeeper
 from search.workers import THREADS_ENV, worker_argv, worker_envs
 
-from .conftest import REPO, SMALL_STUDY, run_cli, write_study
+from .conftest import SMALL_STUDY, popen_cli, run_cli, write_study
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 SIX = SMALL_STUDY.replace("n_trials: 3", "n_trials: 6")
@@ -135,26 +133,14 @@ def test_two_machines_share_only_the_database_and_the_artifact_store(tmp_path: P
     four = SMALL_STUDY.replace("n_trials: 3", "n_trials: 4")
     shared = tmp_path / "shared-artifacts"
     machines = [tmp_path / "machine-a", tmp_path / "machine-b"]
-    env = {k: v for k, v in os.environ.items() if k not in ("SEARCH_STORAGE", "SEARCH_ARTIFACTS")}
-    env.update(
-        PYTHONPATH=str(REPO),
-        SEARCH_STORAGE=url,
-        SEARCH_ARTIFACTS=str(shared),
-        SEARCH_NUM_THREADS="1",
-    )
+    env = {
+        "SEARCH_STORAGE": url,
+        "SEARCH_ARTIFACTS": str(shared),
+        "SEARCH_NUM_THREADS": "1",
+    }
     for machine in machines:
         write_study(machine, "small", four)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "search", "run", "--study", "small", "--quiet"],
-            cwd=m,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for m in machines
-    ]
+    procs = [popen_cli("run", "--study", "small", "--quiet", cwd=m, env=env) for m in machines]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1][-800:] for o in outputs]
     study = optuna.load_study(study_name="small", storage=url)
@@ -163,13 +149,7 @@ def test_two_machines_share_only_the_database_and_the_artifact_store(tmp_path: P
     assert len(hosts) == 2  # both machines ran trials
     records = []
     for machine in machines:
-        best = subprocess.run(
-            [sys.executable, "-m", "search", "best", "--study", "small", "--json"],
-            cwd=machine,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
+        best = run_cli("best", "--study", "small", "--json", cwd=machine, env=env)
         assert best.returncode == 0, best.stderr
         records.append(json.loads(best.stdout))
     assert records[0]["trial"] == records[1]["trial"] == study.best_trial.number

@@ -329,6 +329,17 @@ def bench_pruning(n_trials: int = 20, seed: int = 0) -> dict[str, Any]:
 # --- 5. CLI start-up ---------------------------------------------------------------------------------
 
 
+def _search(*args: str, cwd: str | Path, check: bool = True) -> subprocess.CompletedProcess:
+    """`search ARGS` in its own process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "search", *args],
+        cwd=cwd,
+        check=check,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
 def _time_cmd(argv: list[str], cwd: Path, repeat: int = 3) -> float:
     times = []
     for _ in range(repeat):
@@ -351,23 +362,7 @@ def bench_cli_startup() -> dict[str, Any]:
         (tmp_path / "studies" / "smoke.yaml").write_text(
             (REPO / "studies" / "smoke.yaml").read_text()
         )
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "search",
-                "run",
-                "--study",
-                "smoke",
-                "--n-trials",
-                "1",
-                "--quiet",
-            ],
-            cwd=tmp,
-            check=True,
-            capture_output=True,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-        )
+        _search("run", "--study", "smoke", "--n-trials", "1", "--quiet", cwd=tmp)
         baseline = _time_cmd([sys.executable, "-c", "import torch, timm, optuna"], tmp_path)
         rows = {
             name: _time_cmd([sys.executable, "-m", "search", *args], tmp_path)
@@ -443,24 +438,16 @@ def bench_workers(n_trials: int = 8) -> dict[str, Any]:
                 name="workers",
             )
             start = time.perf_counter()
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "search",
-                    "run",
-                    "--study",
-                    "workers",
-                    "--n-trials",
-                    str(n_trials),
-                    "--workers",
-                    str(workers),
-                    "--quiet",
-                ],
+            _search(
+                "run",
+                "--study",
+                "workers",
+                "--n-trials",
+                str(n_trials),
+                "--workers",
+                str(workers),
+                "--quiet",
                 cwd=tmp,
-                check=True,
-                capture_output=True,
-                env={**os.environ, "PYTHONPATH": str(REPO)},
             )
             rates[workers] = n_trials / (time.perf_counter() - start) * 3600
     return {
