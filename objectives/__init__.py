@@ -1,19 +1,6 @@
-"""Objectives a study file can name in its `objective` key.
+"""Objectives: the glue between an Optuna trial and the trainer.
 
-Entries are import paths, so naming an objective costs nothing until it runs.
+A study file names one in its `objective` key; `classify` is the image classifier. An
+objective may import the study, store and trainer layers; nothing in `search` but the
+command line imports an objective.
 """
-
-from __future__ import annotations
-
-import importlib
-from typing import Any
-
-from search.registry import Registry
-
-OBJECTIVES: Registry[str] = Registry("objective")
-OBJECTIVES.register("classify", "objectives.classify:ClassifyObjective")
-
-
-def create_objective(name: str, *args: Any, **kwargs: Any) -> Any:
-    module, attr = OBJECTIVES.get(name).split(":")
-    return getattr(importlib.import_module(module), attr)(*args, **kwargs)

@@ -2,30 +2,45 @@
 
 The canonical Optuna objective (optuna-examples' pytorch_simple.py) around `search.trainer`.
 It returns the trial's best validation metric and stages that epoch's weights for the study's
-best checkpoint when they beat every finished trial.
+best checkpoint when they could beat every finished trial.
 """
 
 from __future__ import annotations
 
 import gc
-import math
 import os
 import socket
+import traceback
+from collections.abc import Callable
 from typing import Any
 
 import optuna
 import torch
 
 from search import faults
-from search.checkpoint import BestKeeper
-from search.config import StudyConfig
-from search.space import suggest
-from search.trainer.loop import EpochResult, NonFiniteLossError, Trainer
-from search.typed import to_mapping
+from search.env import WORKER_ENV
+from search.store.checkpoint import BestKeeper
+from search.store.storage import best_trial
+from search.study.config import StudyConfig
+from search.study.space import suggest
+from search.trainer.config import TrainConfig
+from search.trainer.loop import NonFiniteLossError, Trainer
+from search.yaml_dataclasses import to_mapping
+
+# Why a trial failed, as `search trials` shows it; the first matching type wins.
+FAIL_REASONS: dict[type[BaseException], Callable[[BaseException, TrainConfig], str]] = {
+    KeyboardInterrupt: lambda err, config: "interrupted",
+    torch.cuda.OutOfMemoryError: lambda err, config: (
+        f"CUDA out of memory at batch_size={config.batch_size}"
+    ),
+    NonFiniteLossError: lambda err, config: str(err),
+    BaseException: lambda err, config: f"{err.__class__.__name__}: {err}",
+}
 
 
-def metric_value(result: EpochResult, metric: str) -> float:
-    return getattr(result.val, metric.removeprefix("val_"))
+def fail_reason(err: BaseException, config: TrainConfig) -> str:
+    describe = next(f for kind, f in FAIL_REASONS.items() if isinstance(err, kind))
+    return describe(err, config)
 
 
 class ClassifyObjective:
@@ -36,100 +51,68 @@ class ClassifyObjective:
         self.keeper = keeper
         self.maximize = config.direction == "maximize"
 
+    def __call__(self, trial: optuna.Trial) -> float:
+        train_config = self.config.train.replace(**suggest(trial, self.config.space))
+        trial.set_user_attr("train_config", to_mapping(train_config))
+        try:
+            return self._train(trial, train_config)
+        except optuna.TrialPruned:
+            raise
+        except BaseException as err:
+            trial.set_user_attr("fail_reason", fail_reason(err, train_config))
+            # The traceback holds the trainer and its tensors: drop them before the next trial.
+            traceback.clear_frames(err.__traceback__)
+            raise
+        finally:
+            _free_memory()
+
+    def _train(self, trial: optuna.Trial, config: TrainConfig) -> float:
+        trainer = Trainer(config)
+        trial.set_user_attr("worker", _where(trainer))
+        if trainer.dataset.skipped:
+            trial.set_user_attr(
+                "data_warning", f"skipped undecodable images: {list(trainer.dataset.skipped)}"
+            )
+        history: list[dict[str, Any]] = []
+        best_value, best_epoch, best_weights = None, 0, None
+        for result in trainer.fit():
+            record = result.record()
+            value = record[self.config.metric]
+            history.append(record)
+            trial.set_user_attr("epochs_run", result.epoch)
+            trial.set_user_attr("history", history)
+            if best_value is None or self._better(value, best_value):
+                best_value, best_epoch = value, result.epoch
+                # Copy weights only when they could become the study's best checkpoint.
+                best_weights = trainer.weights() if self._could_be_best(trial, value) else None
+            trial.report(value, result.epoch)
+            faults.reach("epoch")
+            # Pruning after the last epoch would save nothing and discard a finished trial.
+            if result.epoch < config.epochs and trial.should_prune():
+                reason = f"pruned after epoch {result.epoch}: {self.config.metric}={value:.4f}"
+                trial.set_user_attr("pruned_reason", reason)
+                raise optuna.TrialPruned(reason)
+        assert best_value is not None
+        trial.set_user_attr("best_epoch", best_epoch)
+        if best_weights is not None:
+            summary = {
+                "study": trial.study.study_name,
+                "trial": trial.number,
+                "metric": self.config.metric,
+                "value": best_value,
+                "epoch": best_epoch,
+                "classes": list(trainer.dataset.classes),
+                "history": history,
+            }
+            self.keeper.stage(trial, best_weights, to_mapping(config), summary)
+        return best_value
+
     def _better(self, a: float, b: float) -> bool:
         return a > b if self.maximize else a < b
 
-    def _study_best(self, trial: optuna.Trial) -> float | None:
-        try:
-            return trial.study.best_value
-        except ValueError:  # no complete trial yet
-            return None
-
-    def __call__(self, trial: optuna.Trial) -> float:
-        params = suggest(trial, self.config.space)
-        train_config = self.config.train.replace(**params)
-        trial.set_user_attr("train_config", to_mapping(train_config))
-        history: list[dict[str, Any]] = []
-        best_value: float | None = None
-        best_epoch = 0
-        best_weights: dict[str, torch.Tensor] | None = None
-        trainer: Trainer | None = None
-        try:
-            trainer = Trainer(train_config)
-            trial.set_user_attr("worker", _where(trainer))
-            if trainer.dataset.skipped:
-                trial.set_user_attr(
-                    "data_warning", f"skipped undecodable images: {list(trainer.dataset.skipped)}"
-                )
-            for result in trainer.fit():
-                value = metric_value(result, self.config.metric)
-                history.append(
-                    {
-                        "epoch": result.epoch,
-                        "lr": result.lr,
-                        "train_loss": result.train_loss,
-                        **result.val.as_dict("val_"),
-                        "seconds": round(result.seconds, 3),
-                    }
-                )
-                trial.set_user_attr("epochs_run", result.epoch)
-                trial.set_user_attr("history", history)
-                if best_value is None or self._better(value, best_value):
-                    best_value, best_epoch = value, result.epoch
-                    study_best = self._study_best(trial)
-                    # Copy weights only when they could become the study's best checkpoint.
-                    could_be_best = study_best is None or not self._better(study_best, value)
-                    best_weights = trainer.weights() if could_be_best else None
-                trial.report(value, result.epoch)
-                faults.reach("epoch")
-                # Pruning after the last epoch would save nothing and discard a finished trial.
-                if result.epoch < train_config.epochs and trial.should_prune():
-                    reason = f"pruned after epoch {result.epoch}: {self.config.metric}={value:.4f}"
-                    trial.set_user_attr("pruned_reason", reason)
-                    raise optuna.TrialPruned(reason)
-            classes = list(trainer.dataset.classes)
-        except optuna.TrialPruned:
-            raise
-        except KeyboardInterrupt:
-            trial.set_user_attr("fail_reason", "interrupted")
-            raise
-        except torch.cuda.OutOfMemoryError:
-            trainer = None
-            _free_memory()
-            trial.set_user_attr(
-                "fail_reason", f"CUDA out of memory at batch_size={train_config.batch_size}"
-            )
-            raise
-        except NonFiniteLossError as err:
-            trial.set_user_attr("fail_reason", str(err))
-            raise
-        except Exception as err:
-            trial.set_user_attr("fail_reason", f"{err.__class__.__name__}: {err}")
-            raise
-        finally:
-            del trainer
-            _free_memory()
-        assert best_value is not None and math.isfinite(best_value)
-        trial.set_user_attr("best_epoch", best_epoch)
-        study_best = self._study_best(trial)
-        if best_weights is not None and (
-            study_best is None or not self._better(study_best, best_value)
-        ):
-            self.keeper.stage(
-                trial,
-                best_weights,
-                to_mapping(train_config),
-                {
-                    "study": trial.study.study_name,
-                    "trial": trial.number,
-                    "metric": self.config.metric,
-                    "value": best_value,
-                    "epoch": best_epoch,
-                    "classes": classes,
-                    "history": history,
-                },
-            )
-        return best_value
+    def _could_be_best(self, trial: optuna.Trial, value: float) -> bool:
+        best = best_trial(trial.study)
+        return best is None or not self._better(best.value, value)
 
 
 def _where(trainer: Trainer) -> dict[str, Any]:
@@ -137,7 +120,7 @@ def _where(trainer: Trainer) -> dict[str, Any]:
     return {
         "host": socket.gethostname(),
         "pid": os.getpid(),
-        "worker": os.environ.get("SEARCH_WORKER"),
+        "worker": os.environ.get(WORKER_ENV),
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "device": str(trainer.device),
         "threads": torch.get_num_threads(),

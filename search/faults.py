@@ -1,28 +1,51 @@
-"""Fault injection for the crash tests: a real SIGKILL at a named point of the run.
+"""Fault injection and pause points for the tests: deterministic crashes and interleavings.
 
-`SEARCH_FAULT=checkpoint` kills the process the first time it reaches `reach("checkpoint")`;
-`SEARCH_FAULT=epoch:3` the third time it reaches `reach("epoch")`. With `SEARCH_FAULT_WORKER=1`
-only worker 1 of `search run --workers N` is killed. Unset, `reach` does nothing.
+`SEARCH_FAULT=checkpoint` kills the process with a real SIGKILL the first time it reaches
+`reach("checkpoint")`; `SEARCH_FAULT=epoch:3` the third time it reaches `reach("epoch")`. With
+`SEARCH_FAULT_WORKER=1` only worker 1 of `search run --workers N` is killed.
+
+`SEARCH_HOLD=epoch:1` with `SEARCH_HOLD_DIR=DIR` pauses the process there instead: it writes
+`DIR/held-<pid>` and waits until `DIR/release` exists, so a test can look at a study that is
+certainly mid-run. Unset, `reach` does nothing.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
+from pathlib import Path
 
+from search.env import WORKER_ENV
+
+HOLD_LIMIT_S = 600
 _counts: dict[str, int] = {}
 
 
-def reach(point: str) -> None:
-    spec = os.environ.get("SEARCH_FAULT")
+def _matches(spec: str | None, point: str) -> bool:
+    """Whether this is the nth arrival at `point` that `spec` (POINT[:N]) names."""
     if not spec:
-        return
+        return False
     name, _, nth = spec.partition(":")
     if name != point:
-        return
+        return False
+    _counts[spec] = _counts.get(spec, 0) + 1
+    return _counts[spec] == int(nth or 1)
+
+
+def reach(point: str) -> None:
     only = os.environ.get("SEARCH_FAULT_WORKER")
-    if only is not None and only != os.environ.get("SEARCH_WORKER"):
-        return
-    _counts[point] = _counts.get(point, 0) + 1
-    if _counts[point] == int(nth or 1):
+    if _matches(os.environ.get("SEARCH_FAULT"), point) and (
+        only is None or only == os.environ.get(WORKER_ENV)
+    ):
         os.kill(os.getpid(), signal.SIGKILL)
+    hold_dir = os.environ.get("SEARCH_HOLD_DIR")
+    if hold_dir and _matches(os.environ.get("SEARCH_HOLD"), point):
+        _hold(Path(hold_dir))
+
+
+def _hold(directory: Path) -> None:
+    (directory / f"held-{os.getpid()}").touch()
+    deadline = time.monotonic() + HOLD_LIMIT_S
+    while not (directory / "release").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)

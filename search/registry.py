@@ -6,7 +6,6 @@ An unknown name is an error that lists the choices, never a silent None.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -60,9 +59,3 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         return list(self._entries)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._entries
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,53 @@ def popen_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpr
     )
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 60) -> None:
+    """Wait until something listens on 127.0.0.1:port; fail early if `proc` exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"exited: {proc.stderr.read() if proc.stderr else ''}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+def wait_for_file(path: Path, proc: subprocess.Popen | None = None, timeout: float = 240) -> None:
+    """Wait until `path` exists (a pause point reached, say); fail early if `proc` exits."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"exited with {proc.returncode} before {path.name} appeared")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} did not appear within {timeout} s")
+        time.sleep(0.05)
+
+
+def image_folder(
+    root: Path, classes: dict[str, int], *, mode: str | tuple[str, ...] = "RGB", size: int = 12
+) -> Path:
+    """Generated PNGs, a sub-directory per class; with several modes, images cycle through them."""
+    from PIL import Image
+
+    modes = (mode,) if isinstance(mode, str) else mode
+    for i, (name, n) in enumerate(classes.items()):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for j in range(n):
+            m = modes[j % len(modes)]
+            color = (i * 80, j * 10, 0) if m == "RGB" else (i * 80 + j) % 256
+            Image.new(m, (size, size), color=color).save(root / name / f"{j}.png")
+    return root
+
+
 @pytest.fixture(scope="session")
 def finished_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project directory holding the small study, run to 4 trials once for the whole session."""
@@ -96,7 +145,7 @@ def finished_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres():
     """A PostgreSQL 15 server started for this test session, stopped after it."""
-    from . import pg
+    from tests import pg
 
     if not pg.available():
         pytest.skip(

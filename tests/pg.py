@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from tests.conftest import free_port, wait_for_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -24,17 +24,11 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class PostgresServer:
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="search-pg-"))
         self.data = self.dir / "data"
-        self.port = _free_port()
+        self.port = free_port()
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         subprocess.run(
@@ -72,16 +66,7 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
-        self._wait()
-
-    def _wait(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"PostgreSQL did not listen on 127.0.0.1:{self.port}")
+        wait_for_port(self.port, timeout=30)
 
     def create_database(self, name: str) -> str:
         import psycopg2

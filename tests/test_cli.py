@@ -11,7 +11,7 @@ import optuna
 import timm
 import yaml
 
-from search.checkpoint import WEIGHTS
+from search.store.checkpoint import WEIGHTS
 from search.trainer.model import load_state_dict
 
 from .conftest import REPO, SMALL_STUDY, cli_env, run_cli, write_study

@@ -14,13 +14,15 @@ import timm
 import torch
 from optuna.trial import TrialState
 
-from search.checkpoint import WEIGHTS, BestKeeper
-from search.config import load_study_config
-from search.runner import run_study
-from search.study import create_or_resume, open_storage
+from objectives.classify import ClassifyObjective
+from search.store.checkpoint import WEIGHTS, BestKeeper
+from search.store.storage import open_storage
+from search.study.config import load_study_config
+from search.study.create import create_or_resume
+from search.study.runner import run_study
 from search.trainer.model import load_state_dict
 
-from .conftest import SMALL_STUDY, popen_cli, run_cli, write_study
+from tests.conftest import SMALL_STUDY, image_folder, popen_cli, run_cli, write_study
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
@@ -121,10 +123,11 @@ def _run_in_process(workdir: Path, n_trials: int = 3, text: str = SMALL_STUDY) -
     config = load_study_config(str(write_study(workdir, "small", text)))
     storage = open_storage(f"sqlite:///{workdir / 'runs' / 'search.db'}", config.heartbeat)
     study = create_or_resume("small", config, storage)
+    keeper = BestKeeper(workdir / "runs" / "small")
     run_study(
         study,
-        config,
-        BestKeeper(workdir / "runs" / "small"),
+        ClassifyObjective(config, keeper),
+        keeper,
         n_trials=n_trials,
         timeout=None,
         progress=False,
@@ -180,13 +183,7 @@ def test_out_of_memory_fails_one_trial_and_names_the_batch_size(workdir: Path, m
 
 
 def test_undecodable_image_is_skipped_and_recorded(workdir: Path):
-    from PIL import Image
-
-    root = workdir / "imgs"
-    for k in range(3):
-        (root / f"c{k}").mkdir(parents=True)
-        for j in range(8):
-            Image.new("L", (16, 16), color=40 * k + j).save(root / f"c{k}" / f"{j}.png")
+    root = image_folder(workdir / "imgs", {f"c{k}": 8 for k in range(3)}, mode="L", size=16)
     (root / "c1" / "corrupt.png").write_bytes(b"\x89PNG broken")
     text = SMALL_STUDY.replace(
         "data: {name: mnist-longtail}", f"data: {{path: {root}, image_size: 16}}"

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from search.registry import Registry, UnknownNameError
-from search.typed import FieldError
+from search.yaml_dataclasses import FieldError
 
 BUILTIN_DATASETS = ("mnist", "mnist-longtail")
 

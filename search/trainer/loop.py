@@ -32,6 +32,19 @@ class EpochResult:
     val: Metrics
     seconds: float
 
+    def record(self) -> dict[str, float]:
+        """The epoch as plain data: the history row of a trial or a final training run.
+
+        Its `val_*` keys are the metrics a study may optimise (`val_macro_f1`, ...).
+        """
+        return {
+            "epoch": self.epoch,
+            "lr": self.lr,
+            "train_loss": self.train_loss,
+            **self.val.as_dict("val_"),
+            "seconds": round(self.seconds, 3),
+        }
+
 
 def select_device(name: str) -> torch.device:
     if name == "auto":

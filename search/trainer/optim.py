@@ -14,27 +14,22 @@ if TYPE_CHECKING:
     from search.trainer.config import TrainConfig
 
 # Names are timm's own (`timm.optim.list_optimizers()`): 'sgd' is SGD with Nesterov momentum,
-# 'momentum' is SGD with plain momentum. The value says whether the momentum key applies.
-OPTIMIZERS: Registry[bool] = Registry("optimizer")
-for _name, _uses_momentum in [
-    ("sgd", True),
-    ("momentum", True),
-    ("adam", False),
-    ("adamw", False),
-    ("nadam", False),
-    ("radam", False),
-    ("rmsprop", True),
-    ("lamb", False),
-]:
-    OPTIMIZERS.register(_name, _uses_momentum)
+# 'momentum' is SGD with plain momentum. timm's factory passes `momentum` only to the
+# optimizers that take it (its OptimInfo.has_momentum).
+OPTIMIZERS: Registry[str] = Registry("optimizer")
+for _name in ("sgd", "momentum", "adam", "adamw", "nadam", "radam", "rmsprop", "lamb"):
+    OPTIMIZERS.register(_name, _name)
 
 
 def create_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     from timm.optim import create_optimizer_v2
 
-    kwargs = {"momentum": config.momentum} if OPTIMIZERS.get(config.opt) else {}
     return create_optimizer_v2(
-        model, opt=config.opt, lr=config.lr, weight_decay=config.weight_decay, **kwargs
+        model,
+        opt=OPTIMIZERS.get(config.opt),
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        momentum=config.momentum,
     )
 
 

@@ -25,11 +25,14 @@ from typing import Any
 import optuna
 import torch
 
-from search.checkpoint import BestKeeper
-from search.config import load_study_config
-from search.runner import run_study
-from search.space import suggest
-from search.study import create_or_resume, create_sampler, open_storage
+from objectives.classify import ClassifyObjective
+from search.store.checkpoint import BestKeeper
+from search.store.storage import open_storage
+from search.study.config import load_study_config
+from search.study.create import create_or_resume
+from search.study.runner import run_study
+from search.study.samplers import create_sampler
+from search.study.space import suggest
 from search.trainer.config import DataConfig, TrainConfig
 from search.trainer.data import load_dataset
 from search.trainer.loop import Trainer
@@ -127,13 +130,12 @@ def _run(
     storage = open_storage(f"sqlite:///{tmp / 'bench.db'}", config.heartbeat)
     study = create_or_resume(name, config, storage, seed=seed)
     keeper = BestKeeper(tmp / "runs" / name)
+    objective = ClassifyObjective(config, keeper)
     if callbacks is None and timeout is None:
-        run_study(study, config, keeper, n_trials=n_trials, timeout=None, progress=False)
+        run_study(study, objective, keeper, n_trials=n_trials, timeout=None, progress=False)
         return study
-    from objectives.classify import ClassifyObjective
-
     study.optimize(
-        ClassifyObjective(config, keeper),
+        objective,
         n_trials=n_trials,
         timeout=timeout,
         callbacks=callbacks,
@@ -488,7 +490,7 @@ def bench_storage_proxy(workers: int = 8, trials_each: int = 40) -> dict[str, An
         return {"skipped": "grpcio is not installed (make bench installs it)"}
     sys.path.insert(0, str(REPO))
     from tests import pg
-    from tests.test_dashboard import free_port, wait_for_port
+    from tests.conftest import free_port, wait_for_port
 
     if not pg.available():
         return {"skipped": "PostgreSQL 15 is not installed"}

@@ -6,7 +6,8 @@ from PIL import Image
 
 from search.trainer.config import DataConfig
 from search.trainer.data import DataError, batches, load_dataset
-from search.typed import FieldError
+from search.yaml_dataclasses import FieldError
+from tests.conftest import image_folder
 
 
 def test_mnist_has_5000_images_in_stratified_splits():
@@ -60,18 +61,8 @@ def test_batches_cover_the_split_once():
     assert torch.equal(seen.sort().values, ds.train.labels.sort().values)
 
 
-def _folder(root: Path, classes: dict[str, int], mode: str = "RGB", size: int = 12) -> Path:
-    for i, (name, n) in enumerate(classes.items()):
-        (root / name).mkdir(parents=True, exist_ok=True)
-        for j in range(n):
-            Image.new(
-                mode, (size, size), color=(i * 80, j * 10, 0) if mode == "RGB" else i * 80
-            ).save(root / name / f"{j}.png")
-    return root
-
-
 def test_image_folder_loads_and_resizes(tmp_path):
-    root = _folder(tmp_path / "imgs", {"cat": 10, "dog": 7})
+    root = image_folder(tmp_path / "imgs", {"cat": 10, "dog": 7})
     ds = load_dataset(DataConfig(path=str(root), image_size=16))
     assert ds.classes == ("cat", "dog") and ds.in_chans == 3
     assert ds.train.images.shape[1:] == (3, 16, 16)
@@ -79,21 +70,21 @@ def test_image_folder_loads_and_resizes(tmp_path):
 
 
 def test_image_folder_with_one_class_is_refused(tmp_path):
-    root = _folder(tmp_path / "imgs", {"cat": 5})
+    root = image_folder(tmp_path / "imgs", {"cat": 5})
     (tmp_path / "imgs" / "empty").mkdir()
     with pytest.raises(DataError, match="at least 2 class"):
         load_dataset(DataConfig(path=str(root)))
 
 
 def test_image_folder_with_mixed_modes_is_refused(tmp_path):
-    root = _folder(tmp_path / "imgs", {"a": 4, "b": 4})
+    root = image_folder(tmp_path / "imgs", {"a": 4, "b": 4})
     Image.new("L", (12, 12)).save(root / "b" / "gray.png")
     with pytest.raises(DataError, match="mixed modes"):
         load_dataset(DataConfig(path=str(root)))
 
 
 def test_undecodable_image_is_skipped_and_named(tmp_path, capsys):
-    root = _folder(tmp_path / "imgs", {"a": 4, "b": 4})
+    root = image_folder(tmp_path / "imgs", {"a": 4, "b": 4})
     (root / "a" / "broken.png").write_bytes(b"not a png")
     ds = load_dataset(DataConfig(path=str(root)))
     assert len(ds.train) + len(ds.val) + len(ds.test) == 8

@@ -1,0 +1,1 @@
+"""The body of each `search` command, one module per group; `search/cli.py` lists them."""

@@ -1,0 +1,184 @@
+"""Commands that read a study: studies, best, trials, export, report, dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from search.commands.common import (
+    add_artifacts,
+    add_storage,
+    add_study,
+    artifact_mirror,
+    open_study,
+)
+
+
+def studies(args: argparse.Namespace) -> int:
+    """List the studies in a storage with their trial counts and best values.
+
+    examples:
+      search studies
+      search studies --storage sqlite:///runs/search.db
+    """
+    import optuna
+
+    from search.store.storage import redact, require_existing, resolve_storage_url
+
+    url = resolve_storage_url(args.storage)
+    require_existing(url)
+    summaries = optuna.get_all_study_summaries(storage=url, include_best_trial=True)
+    if not summaries:
+        print(f"no studies in {redact(url)}")
+        return 0
+    print(f"{'study':<24} {'direction':<9} {'trials':>6} {'best':>8} {'best trial':>10}")
+    for s in summaries:
+        best = f"{s.best_trial.value:.4f}" if s.best_trial else "-"
+        number = str(s.best_trial.number) if s.best_trial else "-"
+        print(
+            f"{s.study_name:<24} {s.direction.name.lower():<9} {s.n_trials:>6} {best:>8} {number:>10}"
+        )
+    return 0
+
+
+def add_best(p: argparse.ArgumentParser) -> None:
+    add_study(p)
+    p.add_argument(
+        "--json", action="store_true", help="value, params, trial, checkpoint and storage as JSON"
+    )
+    add_artifacts(p)
+
+
+def _best(args: argparse.Namespace) -> dict:
+    from search.results.best import best_record
+    from search.study.files import study_file_setting
+
+    study, storage, url = open_study(args)
+    file_artifacts = study_file_setting(study.study_name, "artifacts")
+    return best_record(study, url, artifact_mirror(args, storage, file_artifacts))
+
+
+def best(args: argparse.Namespace) -> int:
+    """Show the best trial of a study: value, params and its checkpoint.
+
+    examples:
+      search best --study lr-sched
+      search best --study lr-sched --json
+    """
+    record = _best(args)
+    if args.json:
+        print(json.dumps({k: v for k, v in record.items() if k != "train_config"}, indent=2))
+        return 0
+    print(f"study      {record['study']}  ({record['storage']})")
+    print(f"best       {record['metric']}={record['value']:.4f}  trial {record['trial']}")
+    for key, value in record["params"].items():
+        print(f"  {key:<16} {value}")
+    print(f"checkpoint {record['checkpoint'] or '(none: the best trial has no checkpoint here)'}")
+    return 0
+
+
+def add_export(p: argparse.ArgumentParser) -> None:
+    add_study(p)
+    p.add_argument(
+        "-o",
+        "--output",
+        default="best.yaml",
+        metavar="FILE",
+        help="where to write it (default best.yaml; - for stdout)",
+    )
+    add_artifacts(p)
+
+
+def export(args: argparse.Namespace) -> int:
+    """Write the best trial's complete training config, for `search train` (and timm's train.py).
+
+    examples:
+      search export --study lr-sched -o best.yaml
+      search train --config best.yaml
+    """
+    from search.results.export import export_text
+    from search.store import atomic
+
+    text = export_text(_best(args))
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        atomic.write_text(Path(args.output), text)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def add_trials(p: argparse.ArgumentParser) -> None:
+    add_study(p)
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+
+def trials(args: argparse.Namespace) -> int:
+    """One row per trial: state, value, epochs, duration, why it stopped, and its params.
+
+    examples:
+      search trials --study lr-sched
+      search trials --study lr-sched --format csv > trials.csv
+    """
+    from search.results.trials import render, trials_frame
+
+    study, _, _ = open_study(args)
+    print(render(trials_frame(study), args.format))
+    return 0
+
+
+def add_report(p: argparse.ArgumentParser) -> None:
+    add_study(p)
+    p.add_argument(
+        "-o", "--output", metavar="DIR", help="output directory (default runs/<study>/report)"
+    )
+
+
+def report(args: argparse.Namespace) -> int:
+    """Write PNG plots, trials.csv and an index.html for a study.
+
+    examples:
+      search report --study lr-sched
+      search report --study lr-sched -o report/ && xdg-open report/index.html
+    """
+    from search.results.report import write_report
+    from search.store.paths import report_dir
+
+    study, _, _ = open_study(args)
+    out = Path(args.output) if args.output else report_dir(study.study_name)
+    written = write_report(study, out)
+    print(f"wrote {len(written)} plots, trials.csv and {out / 'index.html'}")
+    return 0
+
+
+def add_dashboard(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--study", metavar="NAME", help="print the URL of this study's page")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    p.add_argument("--port", type=int, default=8080)
+    add_storage(p)
+    add_artifacts(p)
+
+
+def dashboard(args: argparse.Namespace) -> int:
+    """Serve optuna-dashboard on the storage (and artifact store); works while studies run.
+
+    examples:
+      search dashboard
+      search dashboard --study lr-sched --port 8081
+    """
+    from search.results.dashboard import serve
+    from search.store.artifacts import create_artifact_store, resolve_artifacts_location
+    from search.store.storage import resolve_storage_url
+    from search.study.files import check_study_name, study_file_setting
+
+    if args.study:
+        check_study_name(args.study)
+    file_storage = study_file_setting(args.study, "storage") if args.study else None
+    url = resolve_storage_url(args.storage, file_storage)
+    store = create_artifact_store(resolve_artifacts_location(args.artifacts))
+    serve(url, store, host=args.host, port=args.port, study=args.study)
+    return 0

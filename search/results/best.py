@@ -1,0 +1,34 @@
+"""The best trial of a study as a plain record: what `search best` prints and export builds on."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import optuna
+
+from search.errors import SearchError
+from search.store.checkpoint import BestKeeper
+from search.store.paths import study_dir
+from search.store.storage import best_trial, redact
+
+
+def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, Any]:
+    """Value, params, trial, checkpoint (fetched from the artifact store if need be), storage."""
+    best = best_trial(study)
+    if best is None:
+        raise SearchError(f"study {study.study_name!r} has no complete trial yet")
+    keeper = BestKeeper(study_dir(study.study_name), mirror)
+    if keeper.current() != best.number and mirror is not None:
+        keeper.promote(study)  # on another machine: fetch the best from the artifact store
+    checkpoint = os.path.abspath(keeper.best_link) if keeper.current() == best.number else None
+    return {
+        "study": study.study_name,
+        "metric": study.user_attrs.get("metric", "value"),
+        "value": best.value,
+        "params": best.params,
+        "trial": best.number,
+        "checkpoint": checkpoint,
+        "storage": redact(url),
+        "train_config": best.user_attrs.get("train_config"),
+    }

@@ -1,0 +1,105 @@
+"""Final training with a fixed config (`search train`) and evaluation of any checkpoint."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from search.errors import SearchError
+from search.store import atomic
+from search.store.checkpoint import CONFIG, METRICS, WEIGHTS, write_checkpoint_dir
+from search.trainer.checks import check_train_config
+from search.trainer.config import TrainConfig
+from search.trainer.loop import Trainer
+from search.trainer.metrics import Metrics
+from search.trainer.model import load_state_dict
+from search.yaml_dataclasses import load, to_mapping
+
+LAST_STATE = "state.pt"
+
+
+@dataclass(frozen=True)
+class FinalResult:
+    best_epoch: int
+    val: Metrics
+    test: Metrics
+    classes: tuple[str, ...]
+
+
+def load_train_config(path: str) -> TrainConfig:
+    """An exported config, checked as a study's `train` is before anything trains."""
+    config = load(TrainConfig, path)
+    check_train_config(config, path)
+    return config
+
+
+def train_final(
+    config: TrainConfig, out: Path, *, resume: bool = False, progress: bool = True
+) -> FinalResult:
+    """Train all epochs without pruning; keep the best-on-validation and the last checkpoint."""
+    from tqdm.auto import tqdm
+
+    trainer = Trainer(config)
+    history: list[dict[str, Any]] = []
+    best_value, best_epoch = float("-inf"), 0
+    last = out / "last" / LAST_STATE
+    history_file = out / "history.json"
+    if resume and last.is_file():
+        trainer.load_training_state(torch.load(last, map_location="cpu", weights_only=True))
+        history = (
+            json.loads(history_file.read_text())[: trainer.epoch] if history_file.is_file() else []
+        )
+        if (out / "best" / METRICS).is_file():
+            saved = json.loads((out / "best" / METRICS).read_text())
+            best_value, best_epoch = saved["value"], saved["epoch"]
+    elif resume:
+        raise SearchError(f"--resume: no checkpoint to resume in {out / 'last'}")
+    bar = tqdm(
+        total=config.epochs,
+        initial=trainer.epoch,
+        unit="epoch",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    last.parent.mkdir(parents=True, exist_ok=True)
+    for result in trainer.fit():
+        history.append(result.record())
+        if result.val.macro_f1 > best_value:
+            best_value, best_epoch = result.val.macro_f1, result.epoch
+            metrics = {
+                "value": best_value,
+                "metric": "val_macro_f1",
+                "epoch": best_epoch,
+                "classes": list(trainer.dataset.classes),
+                "history": history,
+            }
+            write_checkpoint_dir(out / "best", trainer.weights(), to_mapping(config), metrics)
+        buffer = io.BytesIO()
+        torch.save(trainer.training_state(), buffer)
+        atomic.write_bytes(last, buffer.getvalue())
+        atomic.write_text(history_file, json.dumps(history, indent=2))
+        bar.update(1)
+        bar.set_postfix(val_f1=f"{result.val.macro_f1:.4f}", best=f"{best_value:.4f}")
+    bar.close()
+    if best_epoch == 0:
+        raise SearchError(f"{out}: nothing trained (epochs already done: {trainer.epoch})")
+    trainer.model.load_state_dict(load_state_dict(str(out / "best" / WEIGHTS)))
+    return FinalResult(
+        best_epoch, trainer.evaluate("val"), trainer.evaluate("test"), trainer.dataset.classes
+    )
+
+
+def evaluate_checkpoint(directory: str, split: str) -> tuple[Metrics, tuple[str, ...]]:
+    """Metrics and class names of a checkpoint directory (a study's best/ or a `search train`)."""
+    path = Path(directory)
+    for name in (WEIGHTS, CONFIG):
+        if not (path / name).is_file():
+            raise SearchError(f"{path}: not a checkpoint directory (no {name})")
+    trainer = Trainer(load_train_config(str(path / CONFIG)))
+    trainer.model.load_state_dict(load_state_dict(str(path / WEIGHTS)))
+    return trainer.evaluate(split), trainer.dataset.classes

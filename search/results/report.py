@@ -1,0 +1,86 @@
+"""`search report`: PNG plots of a study, its trials as CSV, and an index.html that shows them."""
+
+from __future__ import annotations
+
+import html
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import optuna
+
+from search.results.trials import trials_frame
+from search.store.storage import best_trial
+
+PLOTS: dict[str, tuple[str, str]] = {
+    "history": (
+        "plot_optimization_history",
+        "Optimization history: each trial's value and the best so far",
+    ),
+    "intermediate": (
+        "plot_intermediate_values",
+        "Validation metric per epoch: pruned trials stop early",
+    ),
+    "importances": ("plot_param_importances", "Parameter importances (fANOVA)"),
+    "parallel": ("plot_parallel_coordinate", "Parallel coordinates of the parameters"),
+    "slice": ("plot_slice", "Slices: the value against each parameter"),
+}
+
+
+def _figure(result):
+    first = result.flat[0] if hasattr(result, "flat") else result
+    return first.figure
+
+
+def write_report(study: optuna.Study, out: Path) -> dict[str, str]:
+    """Write the plots Optuna's matplotlib backend draws; a plot it cannot draw is listed, not fatal."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import optuna.visualization.matplotlib as ovm
+
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    for name, (function, caption) in PLOTS.items():
+        plot: Callable = getattr(ovm, function)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # experimental API, tight_layout on colorbars
+                fig = _figure(plot(study))
+                fig.set_size_inches(
+                    max(fig.get_size_inches()[0], 9), max(fig.get_size_inches()[1], 5)
+                )
+                fig.tight_layout()
+                fig.savefig(out / f"{name}.png", dpi=90)
+            written[name] = caption
+        except (ValueError, RuntimeError, ZeroDivisionError) as err:
+            skipped[name] = f"{caption}: not drawn ({err})"
+        finally:
+            plt.close("all")
+    trials_frame(study).to_csv(out / "trials.csv", index=False)
+    _write_index(study, out, written, skipped)
+    return written
+
+
+def _write_index(
+    study: optuna.Study, out: Path, written: dict[str, str], skipped: dict[str, str]
+) -> None:
+    top = best_trial(study)
+    best = f"best value {top.value:.4f} (trial {top.number})" if top else "no complete trial yet"
+    figures = "\n".join(
+        f'<figure><img src="{name}.png" alt="{html.escape(c)}"><figcaption>{html.escape(c)}</figcaption></figure>'
+        for name, c in written.items()
+    )
+    notes = "".join(f"<li>{html.escape(text)}</li>" for text in skipped.values())
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{html.escape(study.study_name)}: search report</title>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}} img{{max-width:100%}}</style></head>
+<body><h1>{html.escape(study.study_name)}</h1>
+<p>{len(study.trials)} trials, {best}. All trials: <a href="trials.csv">trials.csv</a>.</p>
+{figures}
+{f"<ul>{notes}</ul>" if notes else ""}
+</body></html>
+"""
+    (out / "index.html").write_text(page, encoding="utf-8")

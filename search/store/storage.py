@@ -1,0 +1,120 @@
+"""The Optuna storage of a study: which URL, opened with heartbeats and retries, shown safely."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from search.env import STORAGE_ENV
+from search.errors import SearchError
+from search.store.paths import default_storage_url
+from search.yaml_dataclasses import FieldError
+
+
+@dataclass(frozen=True)
+class HeartbeatConfig:
+    """How a killed worker's RUNNING trial is detected and retried (a study file's `heartbeat`)."""
+
+    interval: int = 10
+    """Seconds between heartbeats of a running trial."""
+    grace_period: int = 30
+    """Seconds without a heartbeat after which a trial is failed and retried."""
+    max_retry: int = 2
+    """How many times one trial's parameters are retried after its worker died."""
+
+    def __post_init__(self) -> None:
+        for name in ("interval", "grace_period"):
+            if getattr(self, name) < 1:
+                raise FieldError(name, f"must be >= 1 second, got {getattr(self, name)}")
+        if self.grace_period <= self.interval:
+            raise FieldError(
+                "grace_period",
+                f"must be longer than interval ({self.interval}), got {self.grace_period}",
+            )
+        if self.max_retry < 0:
+            raise FieldError("max_retry", f"must be >= 0, got {self.max_retry}")
+
+
+def resolve_storage_url(cli_value: str | None, file_value: str | None = None) -> str:
+    """--storage, then $SEARCH_STORAGE, then the study file's `storage`, then runs/search.db."""
+    return cli_value or os.environ.get(STORAGE_ENV) or file_value or default_storage_url()
+
+
+def redact(url: str) -> str:
+    """The URL without its password (user:password@ and ?password=), for messages and files."""
+    masked = re.sub(r"(?i)([?&](?:password|passwd|pwd)=)[^&#]*", r"\1***", url)
+    if "://" in masked and "@" in masked:
+        scheme, rest = masked.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        if ":" in creds:
+            return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return masked
+
+
+def require_existing(url: str) -> None:
+    """Reading a study must not create an empty SQLite database as a side effect."""
+    if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///") :]):
+        raise SearchError(
+            f"no studies yet: {url} does not exist (run `search run --study NAME` first)"
+        )
+
+
+def open_storage(url: str, heartbeat: HeartbeatConfig | None = None) -> optuna.storages.RDBStorage:
+    """An RDB storage with heartbeats, whose stale trials are retried with the same parameters."""
+    engine_kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :]
+        if os.path.dirname(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        # Workers wait for SQLite's lock instead of failing with "database is locked".
+        engine_kwargs["connect_args"] = {"timeout": 120}
+    elif url.startswith("postgresql"):
+        # A worker needs few connections: one in use, one spare for the heartbeat thread.
+        engine_kwargs.update(pool_size=2, max_overflow=2, pool_pre_ping=True)
+    hb = heartbeat or HeartbeatConfig()
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=hb.interval,
+                grace_period=hb.grace_period,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                    max_retry=hb.max_retry
+                ),
+            )
+        except Exception as err:  # sqlalchemy raises many kinds; all mean "cannot use this URL"
+            text = str(err)
+            # Workers that start together on an empty database race to create its tables.
+            if attempt < 4 and (
+                "already exists" in text or "UniqueViolation" in text or "IntegrityError" in text
+            ):
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            first = text.strip().splitlines()[0] if text.strip() else err.__class__.__name__
+            raise SearchError(f"cannot open storage {redact(url)}: {redact(first)}") from None
+    raise AssertionError("unreachable")
+
+
+def storage_url(storage: str | optuna.storages.BaseStorage) -> str:
+    return storage if isinstance(storage, str) else getattr(storage, "url", str(storage))
+
+
+def load_existing_study(name: str, storage: str | optuna.storages.BaseStorage) -> optuna.Study:
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        raise SearchError(f"no study named {name!r} in {redact(storage_url(storage))}") from None
+
+
+def best_trial(study: optuna.Study) -> FrozenTrial | None:
+    """The study's best trial, or None before any trial completed (Optuna raises then)."""
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        return None
+    return study.best_trial

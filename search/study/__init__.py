@@ -1,0 +1,1 @@
+"""A study from its file: config, search space, sampler and pruner, resume, runner, workers."""

@@ -1,0 +1,144 @@
+"""A study file (`studies/<name>.yaml`) as frozen config objects: pure data and field checks.
+
+Checks that need the world (the sampler and pruner built, the model known to timm, the images
+decoded) run in one place before a study starts: `search/study/checks.py`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from search.errors import ConfigError
+from search.registry import did_you_mean
+from search.store.storage import HeartbeatConfig
+from search.study.space import ParamSpec
+from search.trainer.config import SEARCHABLE, TrainConfig
+from search.yaml_dataclasses import FieldError, from_mapping, read_yaml, to_mapping
+
+METRICS = {
+    "val_macro_f1": "maximize",
+    "val_accuracy": "maximize",
+    "val_macro_precision": "maximize",
+    "val_macro_recall": "maximize",
+    "val_loss": "minimize",
+}
+"""A study's metric: a key of `EpochResult.record()`, and whether to maximize it."""
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    name: str = "tpe"
+    """tpe, random, cmaes, gp or qmc (Optuna's samplers)."""
+    seed: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of the Optuna sampler, e.g. n_startup_trials for tpe."""
+
+
+@dataclass(frozen=True)
+class PrunerConfig:
+    name: str = "successive_halving"
+    """successive_halving, hyperband, median, percentile, top_k or none."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of the Optuna pruner, e.g. min_resource, reduction_factor."""
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A study file: what to train, what to search, and how."""
+
+    train: TrainConfig
+    """The fixed training config; searched keys in `space` override it per trial."""
+    space: dict[str, ParamSpec]
+    description: str = ""
+    objective: Literal["classify"] = "classify"
+    """The objective in `objectives/`: classify trains an image classifier."""
+    metric: str = "val_macro_f1"
+    n_trials: int | None = 20
+    """The study's total of finished (complete or pruned) trials, across runs and workers."""
+    timeout: float | None = None
+    """Stop starting trials after this many seconds of one run."""
+    storage: str | None = None
+    """An Optuna storage URL; the default is a SQLite file under runs/."""
+    artifacts: str | None = None
+    """Optuna artifact store for the best checkpoint: a shared directory or s3://bucket."""
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    pruner: PrunerConfig = field(default_factory=PrunerConfig)
+    heartbeat: HeartbeatConfig = field(default_factory=HeartbeatConfig)
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise FieldError(
+                "metric", f"unknown metric {self.metric!r}; choose from: {', '.join(METRICS)}"
+            )
+        if self.n_trials is not None and self.n_trials < 1:
+            raise FieldError("n_trials", f"must be >= 1, got {self.n_trials}")
+        if self.timeout is not None and self.timeout <= 0:
+            raise FieldError("timeout", f"must be > 0, got {self.timeout}")
+        if not self.space:
+            raise FieldError("space", "must name at least one parameter to search")
+        _check_space(self.space, self.train)
+
+    @property
+    def direction(self) -> str:
+        return METRICS[self.metric]
+
+    def with_overrides(self, **changes: Any) -> StudyConfig:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a study's trials depend on: a resumed study must match it exactly."""
+        return to_mapping(
+            {
+                "objective": self.objective,
+                "metric": self.metric,
+                "train": self.train,
+                "space": self.space,
+            }
+        )
+
+
+def _check_space(space: dict[str, ParamSpec], train: TrainConfig) -> None:
+    """Every searched key exists, both ends of its range are valid, and conditions are sound."""
+    seen: dict[str, ParamSpec] = {}
+    for name, spec in space.items():
+        key = f"space.{name}"
+        if name not in SEARCHABLE:
+            raise FieldError(
+                key,
+                f"not a searchable key{did_you_mean(name, list(SEARCHABLE))}; "
+                f"choose from: {', '.join(SEARCHABLE)}",
+            )
+        for i, value in enumerate(spec.bounds()):
+            where = (
+                f"{key}.choices[{i}]"
+                if spec.type == "categorical"
+                else f"{key}.{('low', 'high')[i]}"
+            )
+            try:
+                train.replace(**{name: value})
+            except FieldError as err:
+                raise FieldError(where, err.message) from None
+            except TypeError:
+                raise FieldError(where, f"{value!r} has the wrong type for {name}") from None
+        for param in spec.when or {}:
+            where = f"{key}.when.{param}"
+            if param not in seen or seen[param].type != "categorical":
+                raise FieldError(where, "must name a categorical parameter listed earlier in space")
+            for value in spec.condition_values(param):
+                if value not in (seen[param].choices or []):
+                    raise FieldError(
+                        where, f"{value!r} is not one of its choices: {seen[param].choices}"
+                    )
+        seen[name] = spec
+
+
+def load_study_config(path: str) -> StudyConfig:
+    """Read a study file and map it onto StudyConfig; errors name the file and the key."""
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(
+            path, "", "expected a mapping of keys (train, space, sampler, ...) at the top level"
+        )
+    return from_mapping(StudyConfig, data, source=path)

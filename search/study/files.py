@@ -1,0 +1,52 @@
+"""Study files on disk: `--study NAME` is `studies/NAME.yaml`, or a path to a YAML file."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from search.errors import SearchError
+from search.store.paths import STUDIES_DIR
+from search.yaml_dataclasses import read_yaml
+
+STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def check_study_name(name: str, source: str = "--study") -> str:
+    if not STUDY_NAME.match(name):
+        raise SearchError(
+            f"{source}: {name!r} is not a safe study name; use letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def resolve_study_file(study: str) -> tuple[str, str]:
+    """(name, path) for `--study NAME` (studies/NAME.yaml) or `--study path/to/file.yaml`."""
+    if study.endswith((".yaml", ".yml")) or os.sep in study:
+        path = study
+        name = os.path.splitext(os.path.basename(study))[0]
+    else:
+        name = check_study_name(study)
+        path = str(STUDIES_DIR / f"{study}.yaml")
+    if not os.path.isfile(path):
+        known = (
+            sorted(f[:-5] for f in os.listdir(STUDIES_DIR) if f.endswith(".yaml"))
+            if STUDIES_DIR.is_dir()
+            else []
+        )
+        listed = (
+            f"; studies here: {', '.join(known)}" if known else f"; no studies in {STUDIES_DIR}/"
+        )
+        raise SearchError(f"{path}: no such study file{listed}")
+    return check_study_name(name, path), path
+
+
+def study_file_setting(name: str, key: str) -> Any:
+    """A top-level key of studies/NAME.yaml (its storage, say), or None without such a file."""
+    path = STUDIES_DIR / f"{name}.yaml"
+    if not path.is_file():
+        return None
+    data = read_yaml(str(path))
+    return data.get(key) if isinstance(data, dict) else None

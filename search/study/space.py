@@ -1,0 +1,101 @@
+"""The search space: the only place that calls `trial.suggest_*`.
+
+A parameter may be conditional: `when: {sched: step}` suggests it only when the earlier
+categorical parameter `sched` took that value (or one of a list of values).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from search.yaml_dataclasses import FieldError
+
+Choice = bool | int | float | str
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One searched TrainConfig key."""
+
+    type: Literal["categorical", "int", "float"]
+    low: int | float | None = None
+    high: int | float | None = None
+    log: bool = False
+    """Sample uniformly in log space (low must be > 0)."""
+    step: int | float | None = None
+    choices: list[Choice] | None = None
+    when: dict[str, Choice | list[Choice]] | None = None
+    """Suggest only when earlier categorical parameters took these values."""
+
+    def __post_init__(self) -> None:
+        if self.type == "categorical":
+            if self.choices is None:
+                raise FieldError("choices", "is required for a categorical parameter")
+            if not self.choices:
+                raise FieldError("choices", "must list at least one value")
+            if len(set(map(repr, self.choices))) != len(self.choices):
+                raise FieldError("choices", f"has duplicates: {self.choices}")
+            for key in ("low", "high", "step"):
+                if getattr(self, key) is not None:
+                    raise FieldError(key, "applies to int and float parameters, not categorical")
+            if self.log:
+                raise FieldError("log", "applies to int and float parameters, not categorical")
+            return
+        if self.choices is not None:
+            raise FieldError("choices", f"applies to categorical parameters, not {self.type}")
+        if self.low is None or self.high is None:
+            raise FieldError(
+                "low" if self.low is None else "high", f"is required for a {self.type} parameter"
+            )
+        if self.type == "int":
+            for key in ("low", "high", "step"):
+                value = getattr(self, key)
+                if value is not None and not float(value).is_integer():
+                    raise FieldError(key, f"must be an integer for an int parameter, got {value}")
+        if self.low > self.high:
+            raise FieldError("low", f"must be <= high, got low={self.low} > high={self.high}")
+        if self.log and self.low <= 0:
+            raise FieldError("low", f"must be > 0 for a log range, got {self.low}")
+        if self.log and self.step is not None:
+            raise FieldError("step", "cannot be combined with log: true")
+        if self.step is not None and self.step <= 0:
+            raise FieldError("step", f"must be > 0, got {self.step}")
+
+    def condition_values(self, param: str) -> list[Choice]:
+        assert self.when is not None
+        value = self.when[param]
+        return value if isinstance(value, list) else [value]
+
+    def applies(self, chosen: dict[str, Any]) -> bool:
+        """Whether every `when` condition holds for the parameters chosen so far."""
+        if not self.when:
+            return True
+        return all(p in chosen and chosen[p] in self.condition_values(p) for p in self.when)
+
+    def bounds(self) -> list[Choice]:
+        """The values at the edges of the range: checking both validates the whole range."""
+        if self.type == "categorical":
+            return list(self.choices or [])
+        cast = int if self.type == "int" else float
+        return [cast(self.low), cast(self.high)]
+
+
+def suggest(trial: Any, space: dict[str, ParamSpec]) -> dict[str, Any]:
+    """Sample one point of `space` in file order, skipping parameters whose condition fails."""
+    chosen: dict[str, Any] = {}
+    for name, spec in space.items():
+        if not spec.applies(chosen):
+            continue
+        if spec.type == "categorical":
+            chosen[name] = trial.suggest_categorical(name, spec.choices)
+        elif spec.type == "int":
+            step = int(spec.step) if spec.step is not None else 1
+            chosen[name] = trial.suggest_int(
+                name, int(spec.low), int(spec.high), step=step, log=spec.log
+            )
+        else:
+            chosen[name] = trial.suggest_float(
+                name, float(spec.low), float(spec.high), step=spec.step, log=spec.log
+            )
+    return chosen

@@ -1,0 +1,48 @@
+import optuna
+import pytest
+
+from search.study.config import PrunerConfig
+from search.study.pruners import PRUNERS, TopKAfterEpochPruner, create_pruner
+
+
+def _trial(study, values):
+    trial = study.ask()
+    for step, value in enumerate(values, start=1):
+        trial.report(value, step)
+    return trial
+
+
+def test_top_k_keeps_only_the_best_k_at_the_judged_epoch():
+    study = optuna.create_study(direction="maximize", pruner=TopKAfterEpochPruner(k=2, epoch=1))
+    decisions = []
+    for first in (0.5, 0.7, 0.6, 0.4, 0.8):
+        trial = _trial(study, [first])
+        decisions.append(trial.should_prune())
+        study.tell(trial, first)
+    # A trial is pruned when at least 2 others were better at epoch 1: only 0.4 is (0.5, 0.7, 0.6).
+    assert decisions == [False, False, False, True, False]
+
+
+def test_top_k_judges_once_and_minimizes_when_asked():
+    study = optuna.create_study(direction="minimize", pruner=TopKAfterEpochPruner(k=1, epoch=1))
+    study.tell(_trial(study, [0.1]), 0.1)
+    worse = _trial(study, [0.9])
+    assert worse.should_prune()
+    later = _trial(study, [0.05, 0.9])  # past the judged epoch: never pruned
+    assert not later.should_prune()
+
+
+REQUIRED_OPTIONS = {"percentile": {"percentile": 25.0}}
+
+
+@pytest.mark.parametrize("name", PRUNERS.names())
+def test_every_registered_pruner_builds(name):
+    pruner = create_pruner(PrunerConfig(name=name, options=REQUIRED_OPTIONS.get(name, {})))
+    assert isinstance(pruner, optuna.pruners.BasePruner)
+
+
+def test_bad_top_k_option_is_a_config_error():
+    from search.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="k must be >= 1"):
+        create_pruner(PrunerConfig(name="top_k", options={"k": 0}))
