@@ -52,9 +52,10 @@ class ClassifyObjective:
         self.maximize = config.direction == "maximize"
 
     def __call__(self, trial: optuna.Trial) -> float:
-        train_config = self.config.train.replace(**suggest(trial, self.config.space))
-        trial.set_user_attr("train_config", to_mapping(train_config))
+        train_config = self.config.train
         try:
+            train_config = train_config.replace(**suggest(trial, self.config.space))
+            trial.set_user_attr("train_config", to_mapping(train_config))
             return self._train(trial, train_config)
         except optuna.TrialPruned:
             raise

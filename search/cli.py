@@ -7,12 +7,14 @@ The commands (search/commands/) import torch, timm and optuna only when they nee
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Callable
 
 from search.commands import final, results, run
 from search.commands.common import add_storage
+from search.env import DEBUG_ENV
 from search.errors import SearchError
 
 EXIT_USAGE = 2
@@ -81,6 +83,20 @@ def _raise_interrupt_on_sigterm() -> dict[str, int]:
     return received
 
 
+def _environment_error(err: Exception) -> str | None:
+    """One line for a failure of the world around `search` (a file, the database), else None.
+
+    Only these are told in one line; anything else is a bug and keeps its traceback.
+    """
+    if isinstance(err, OSError):
+        where = f": {err.filename}" if err.filename else ""
+        return f"{err.strerror or err}{where}"
+    if type(err).__module__.split(".")[0] == "sqlalchemy":
+        detail = " ".join(str(getattr(err, "orig", None) or err).split())
+        return f"the storage failed: {type(err).__name__}: {detail[:200]}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
@@ -94,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except SearchError as err:
         sys.stderr.write(f"search: error: {err}\n")
+        return EXIT_USAGE
+    except Exception as err:
+        message = _environment_error(err)
+        if message is None or os.environ.get(DEBUG_ENV):
+            raise
+        sys.stderr.write(f"search: error: {message}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
         signum = received["signal"] or signal.SIGINT

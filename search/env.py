@@ -16,6 +16,8 @@ WORKER_ENV = "SEARCH_WORKER"
 """This process's index among the workers of `search run --workers N`; unset for one worker."""
 THREADS_ENV = "SEARCH_NUM_THREADS"
 """torch threads of this worker: its share of the machine's cores."""
+DEBUG_ENV = "SEARCH_DEBUG"
+"""Set to 1 to see a traceback where `search` would print a one-line error about the world."""
 
 
 def worker_index() -> int | None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import difflib
 from typing import Generic, TypeVar
 
+from search.errors import shown
+
 T = TypeVar("T")
 
 
@@ -19,14 +21,14 @@ class UnknownNameError(KeyError):
         self.name = name
         self.choices = choices
         hint = did_you_mean(name, choices)
-        super().__init__(f"unknown {kind} {name!r}{hint}; choose from: {', '.join(choices)}")
+        super().__init__(f"unknown {kind} {shown(name)}{hint}; choose from: {', '.join(choices)}")
 
     def __str__(self) -> str:
         return self.args[0]
 
 
 def did_you_mean(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(str(name), choices, n=1)
+    close = difflib.get_close_matches(str(name)[:100], choices, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

@@ -8,6 +8,7 @@ source file and the dotted key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from search.errors import ConfigError, SearchError
+from search.errors import ConfigError, SearchError, shown
 from search.registry import did_you_mean
 
 T = TypeVar("T")
@@ -30,23 +31,71 @@ class FieldError(ValueError):
         super().__init__(f"{field}: {message}")
 
 
+MAX_INT = 2**63
+MAX_NODES = 100_000
+"""The most YAML nodes a file may expand to: its aliases counted as many times as used."""
+
+
+def check_seed(field: str, seed: int | None) -> None:
+    """Seeds feed numpy and torch generators, which take 0 <= seed < 2**32."""
+    if seed is not None and not 0 <= seed < 2**32:
+        raise FieldError(field, f"must be >= 0 and < 2**32, got {shown(seed)}")
+
+
 def read_yaml(path: str) -> Any:
-    """The plain data of a YAML file (no Python tags), or a one-line error naming the file."""
+    """The plain data of a YAML file (no Python tags), or a one-line error naming the file.
+
+    Aliases may not expand a small file into a huge document (a "billion laughs" file).
+    """
     try:
         with open(path, encoding="utf-8") as f:
-            return yaml.safe_load(f)
+            loader = yaml.SafeLoader(f)
+            try:
+                node = loader.get_single_node()
+                if node is None:
+                    return None
+                if _expanded_size(node, {}) > MAX_NODES:
+                    raise ConfigError(
+                        path, "", f"expands to more than {MAX_NODES} YAML nodes (aliases?)"
+                    )
+                return loader.construct_document(node)
+            finally:
+                loader.dispose()
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise ConfigError(path, "", f"malformed YAML{where}: {problem}") from None
+    except RecursionError:
+        raise ConfigError(path, "", "malformed YAML: nested too deeply") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, "", "not UTF-8 text; save the file as UTF-8") from None
+    except IsADirectoryError:
+        raise SearchError(f"{path}: is a directory, not a YAML file") from None
     except OSError as err:
         raise SearchError(f"{path}: cannot read ({err.strerror})") from None
 
 
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Nodes in the document once every alias is expanded; shared nodes are counted once each."""
+    key = id(node)
+    if key not in memo:
+        memo[key] = 1  # a node met again while counting it (a recursive alias) counts once
+        if isinstance(node, yaml.SequenceNode):
+            memo[key] = 1 + sum(_expanded_size(child, memo) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            memo[key] = 1 + sum(
+                _expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value
+            )
+    return memo[key]
+
+
 def load(cls: type[T], path: str) -> T:
-    """A YAML file as the frozen dataclass `cls`."""
-    return from_mapping(cls, read_yaml(path), source=path)
+    """A YAML file as the frozen dataclass `cls`; an empty file is an error, not all defaults."""
+    data = read_yaml(path)
+    if not data:
+        raise ConfigError(path, "", f"is empty; expected a mapping of {cls.__name__} keys")
+    return from_mapping(cls, data, source=path)
 
 
 def _join(prefix: str, key: str) -> str:
@@ -65,7 +114,7 @@ def _type_name(tp: Any) -> str:
 
 
 def _describe(value: Any) -> str:
-    return f"{value!r} ({type(value).__name__})"
+    return f"{shown(value)} ({type(value).__name__})"
 
 
 def coerce(tp: Any, value: Any, source: str, key: str) -> Any:
@@ -92,7 +141,7 @@ def coerce(tp: Any, value: Any, source: str, key: str) -> Any:
         choices = typing.get_args(tp)
         if value not in choices:
             listed = ", ".join(str(c) for c in choices)
-            raise ConfigError(source, key, f"{value!r} is not allowed; choose from: {listed}")
+            raise ConfigError(source, key, f"{shown(value)} is not allowed; choose from: {listed}")
         return value
     if dataclasses.is_dataclass(tp):
         return from_mapping(tp, value, source=source, prefix=key)
@@ -110,10 +159,14 @@ def coerce(tp: Any, value: Any, source: str, key: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(source, key, f"expected a number, got {_describe(value)}")
+        if not (isinstance(value, float) or abs(value) < MAX_INT) or not math.isfinite(value):
+            raise ConfigError(source, key, f"must be a finite number, got {shown(value)}")
         return float(value)
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(source, key, f"expected an integer, got {_describe(value)}")
+        if not -MAX_INT < value < MAX_INT:
+            raise ConfigError(source, key, f"must be between -2**63 and 2**63, got {shown(value)}")
         return value
     if tp is bool:
         if not isinstance(value, bool):

@@ -12,6 +12,7 @@ import timm
 import yaml
 
 from search.store.checkpoint import WEIGHTS
+from search.store.paths import study_dir
 from search.trainer.model import load_state_dict
 
 from .conftest import REPO, SMALL_STUDY, cli_env, run_cli, write_study
@@ -93,14 +94,15 @@ def test_a_changed_search_space_is_refused(workdir: Path):
 
 def test_smoke_study_runs_through_the_cli(workdir: Path):
     (workdir / "studies" / "smoke.yaml").write_text((REPO / "studies" / "smoke.yaml").read_text())
-    done = run_cli(
-        "run", "--study", "smoke", "--storage", f"sqlite:///{workdir / 'other.db'}", cwd=workdir
-    )
+    url = f"sqlite:///{workdir / 'other.db'}"
+    done = run_cli("run", "--study", "smoke", "--storage", url, cwd=workdir)
     assert done.returncode == 0, done.stderr
     study = optuna.load_study(study_name="smoke", storage=f"sqlite:///{workdir / 'other.db'}")
     assert _finished(study) == 4
     assert not (workdir / "runs" / "search.db").exists()
-    assert (workdir / "runs" / "smoke" / "best" / WEIGHTS).is_file()
+    # Another storage, another run directory: runs/smoke-<8 hex>/.
+    assert (workdir / study_dir("smoke", url) / "best" / WEIGHTS).is_file()
+    assert not (workdir / "runs" / "smoke").exists()
 
 
 def test_help_teaches_with_examples(workdir: Path):

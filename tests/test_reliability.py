@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import time
 from pathlib import Path
 
 import optuna
@@ -22,7 +20,14 @@ from search.study.create import create_or_resume
 from search.study.runner import run_study
 from search.trainer.model import load_state_dict
 
-from tests.conftest import SMALL_STUDY, image_folder, popen_cli, run_cli, write_study
+from tests.conftest import (
+    SMALL_STUDY,
+    image_folder,
+    popen_cli,
+    run_cli,
+    wait_for_file,
+    write_study,
+)
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
@@ -65,30 +70,29 @@ def test_killed_run_resumes_to_exactly_n_trials(workdir: Path, fault: str):
         )
 
 
-def _wait_for_running_epoch(workdir: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
-    db = workdir / "runs" / "search.db"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        if db.exists():
-            try:
-                trials = _load(workdir).trials
-            except Exception:
-                trials = []
-            if any(
-                t.state == TrialState.RUNNING and t.user_attrs.get("epochs_run", 0) >= 1
-                for t in trials
-            ):
-                return
-        time.sleep(0.2)
-    raise AssertionError("no trial reached its first epoch")
+def _held(workdir: Path, point: str, name: str = "hold") -> tuple[dict[str, str], Path]:
+    """The environment that pauses `search run` at `point`, and the folder it reports to."""
+    hold = workdir / name
+    hold.mkdir()
+    return {"SEARCH_HOLD": point, "SEARCH_HOLD_DIR": str(hold)}, hold
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_interrupt_fails_the_running_trial_and_a_rerun_continues(workdir: Path, signum, code):
+@pytest.mark.parametrize(
+    "signum, code, point",
+    [
+        (signal.SIGINT, 130, "epoch:1"),
+        (signal.SIGTERM, 143, "epoch:1"),
+        (signal.SIGTERM, 143, "checkpoint:1"),  # inside the checkpoint write
+    ],
+)
+def test_interrupt_fails_the_running_trial_and_a_rerun_continues(
+    workdir: Path, signum, code, point
+):
     write_study(workdir, "small", SMALL_STUDY.replace("epochs: 2", "epochs: 4"))
-    proc = popen_cli("run", "--study", "small", "--quiet", cwd=workdir)
+    env, hold = _held(workdir, point)
+    proc = popen_cli("run", "--study", "small", "--quiet", cwd=workdir, env=env)
     try:
-        _wait_for_running_epoch(workdir, proc)
+        wait_for_file(hold / f"held-{proc.pid}", proc)
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=120)
     finally:
@@ -103,6 +107,48 @@ def test_interrupt_fails_the_running_trial_and_a_rerun_continues(workdir: Path, 
     resumed = run_cli("run", "--study", "small", "--quiet", cwd=workdir)
     assert resumed.returncode == 0, resumed.stderr
     assert_study_whole(workdir, 3)
+
+
+def test_a_worker_paused_past_the_grace_period_drops_its_taken_over_trial(workdir: Path):
+    write_study(workdir, "small")  # heartbeat every 1 s, stale after 3 s
+    env, hold = _held(workdir, "epoch:1")
+    paused = popen_cli("run", "--study", "small", "--quiet", cwd=workdir, env=env)
+    try:
+        wait_for_file(hold / f"held-{paused.pid}", paused)
+        paused.send_signal(signal.SIGSTOP)  # no heartbeat from now on
+        # Another worker waits for the paused trial to go stale, fails it, retries it, finishes.
+        other = run_cli("run", "--study", "small", "--quiet", cwd=workdir)
+        assert other.returncode == 0, other.stderr
+        (hold / "release").touch()
+        paused.send_signal(signal.SIGCONT)
+        out, err = paused.communicate(timeout=120)
+    finally:
+        if paused.poll() is None:
+            paused.kill()
+    assert paused.returncode == 0, err
+    assert "Traceback" not in err and "Cannot tell" not in err
+    assert "its result is dropped" in out
+    study = assert_study_whole(workdir, 3)
+    (stale,) = [t for t in study.trials if t.state == TrialState.FAIL]
+    assert "fail_reason" not in stale.user_attrs  # recorded as the worker's death, nothing else
+
+
+def test_two_processes_started_together_propose_different_trials(workdir: Path):
+    write_study(workdir, "small", SMALL_STUDY.replace("n_trials: 3", "n_trials: 2"))
+    procs, holds = [], []
+    for i in range(2):
+        # Both have loaded the study before either asks for a trial.
+        env, hold = _held(workdir, "study-ready", f"hold{i}")
+        procs.append(popen_cli("run", "--study", "small", "--quiet", cwd=workdir, env=env))
+        holds.append(hold)
+    for proc, hold in zip(procs, holds):
+        wait_for_file(hold / f"held-{proc.pid}", proc)
+    for hold in holds:
+        (hold / "release").touch()
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-500:] for o in outputs]
+    first, second = _load(workdir).trials[:2]
+    assert first.params != second.params
 
 
 def test_three_workers_share_the_default_sqlite_storage(workdir: Path):

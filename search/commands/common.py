@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 from typing import Any
 
 from search.env import ARTIFACTS_ENV, STORAGE_ENV
+from search.errors import SearchError
 
 
 def positive(kind: type):
@@ -24,6 +27,34 @@ def positive(kind: type):
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def bounded_int(low: int, high: int, what: str):
+    """An argparse type: an integer with low <= value <= high."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text[:40]!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be {low} to {high}, got {value}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
+def output_file(path: str) -> Path:
+    """`-o FILE` checked before any work: a file name in a directory that exists."""
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise SearchError(
+            f"-o {path}: is a directory; give a file name, such as {path.rstrip('/')}/best.yaml"
+        )
+    parent = os.path.dirname(path) or "."
+    if not os.path.isdir(parent):
+        raise SearchError(f"-o {path}: directory {parent} does not exist")
+    return Path(path)
 
 
 def add_storage(p: argparse.ArgumentParser) -> None:
@@ -72,7 +103,13 @@ def open_study(args: argparse.Namespace) -> tuple[Any, Any, str]:
     return load_existing_study(name, storage), storage, url
 
 
-def artifact_mirror(args: argparse.Namespace, storage: Any, file_value: str | None = None) -> Any:
+def artifact_mirror(
+    args: argparse.Namespace, storage: Any, file_value: str | None = None, *, reading: bool = False
+) -> Any:
+    """The artifact mirror; None for a reader whose local store does not exist (it holds nothing).
+
+    A command that only reads must not create the store's directory as a side effect.
+    """
     from search.store.artifacts import (
         ArtifactMirror,
         create_artifact_store,
@@ -80,4 +117,13 @@ def artifact_mirror(args: argparse.Namespace, storage: Any, file_value: str | No
     )
 
     location = resolve_artifacts_location(args.artifacts, file_value)
+    if reading and not location.startswith("s3://") and not os.path.isdir(location):
+        return None
     return ArtifactMirror(create_artifact_store(location), storage)
+
+
+def artifacts_location(args: argparse.Namespace, file_value: str | None = None) -> str:
+    """The artifact store's location, checked (not created) before anything is written."""
+    from search.store.artifacts import check_artifacts_location, resolve_artifacts_location
+
+    return check_artifacts_location(resolve_artifacts_location(args.artifacts, file_value))

@@ -7,12 +7,15 @@ import json
 import sys
 from pathlib import Path
 
+from search.errors import SearchError
 from search.commands.common import (
     add_artifacts,
     add_storage,
     add_study,
     artifact_mirror,
+    bounded_int,
     open_study,
+    output_file,
 )
 
 
@@ -25,11 +28,13 @@ def studies(args: argparse.Namespace) -> int:
     """
     import optuna
 
-    from search.store.storage import redact, require_existing, resolve_storage_url
+    from search.store.storage import open_storage, require_existing, resolve_storage_url
+    from search.store.urls import redact
 
     url = resolve_storage_url(args.storage)
     require_existing(url)
-    summaries = optuna.get_all_study_summaries(storage=url, include_best_trial=True)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    summaries = optuna.get_all_study_summaries(storage=open_storage(url), include_best_trial=True)
     if not summaries:
         print(f"no studies in {redact(url)}")
         return 0
@@ -57,7 +62,7 @@ def _best(args: argparse.Namespace) -> dict:
 
     study, storage, url = open_study(args)
     file_artifacts = study_file_setting(study.study_name, "artifacts")
-    return best_record(study, url, artifact_mirror(args, storage, file_artifacts))
+    return best_record(study, url, artifact_mirror(args, storage, file_artifacts, reading=True))
 
 
 def best(args: argparse.Namespace) -> int:
@@ -101,12 +106,19 @@ def export(args: argparse.Namespace) -> int:
     from search.results.export import export_text
     from search.store import atomic
 
-    text = export_text(_best(args))
-    if args.output == "-":
+    target = None if args.output == "-" else output_file(args.output)
+    record = _best(args)
+    if record["train_config"] is None:
+        raise SearchError(
+            f"study {record['study']!r} was not created by `search run`: its best trial has no "
+            "training config to export"
+        )
+    text = export_text(record)
+    if target is None:
         sys.stdout.write(text)
     else:
-        atomic.write_text(Path(args.output), text)
-        print(f"wrote {args.output}")
+        atomic.write_text(target, text)
+        print(f"wrote {target}")
     return 0
 
 
@@ -125,7 +137,11 @@ def trials(args: argparse.Namespace) -> int:
     from search.results.trials import render, trials_frame
 
     study, _, _ = open_study(args)
-    print(render(trials_frame(study), args.format))
+    frame = trials_frame(study)
+    if frame.empty and args.format == "table":
+        print(f"study {study.study_name!r} has no trials yet")
+    else:
+        print(render(frame, args.format))
     return 0
 
 
@@ -146,8 +162,8 @@ def report(args: argparse.Namespace) -> int:
     from search.results.report import write_report
     from search.store.paths import report_dir
 
-    study, _, _ = open_study(args)
-    out = Path(args.output) if args.output else report_dir(study.study_name)
+    study, _, url = open_study(args)
+    out = Path(args.output) if args.output else report_dir(study.study_name, url)
     written = write_report(study, out)
     print(f"wrote {len(written)} plots, trials.csv and {out / 'index.html'}")
     return 0
@@ -158,7 +174,7 @@ def add_dashboard(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--port", type=bounded_int(1, 65535, "a port"), default=8080)
     add_storage(p)
     add_artifacts(p)
 
@@ -172,13 +188,14 @@ def dashboard(args: argparse.Namespace) -> int:
     """
     from search.results.dashboard import serve
     from search.store.artifacts import create_artifact_store, resolve_artifacts_location
-    from search.store.storage import resolve_storage_url
+    from search.store.storage import require_existing, resolve_storage_url
     from search.study.files import check_study_name, study_file_setting
 
     if args.study:
         check_study_name(args.study)
     file_storage = study_file_setting(args.study, "storage") if args.study else None
     url = resolve_storage_url(args.storage, file_storage)
+    require_existing(url)
     store = create_artifact_store(resolve_artifacts_location(args.artifacts))
     serve(url, store, host=args.host, port=args.port, study=args.study)
     return 0

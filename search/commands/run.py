@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from search.commands.common import add_artifacts, add_storage, artifact_mirror, positive
+from search import faults
+
+from search.commands.common import (
+    add_artifacts,
+    add_storage,
+    artifact_mirror,
+    artifacts_location,
+    bounded_int,
+    positive,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,7 +39,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="stop starting new trials after S seconds",
     )
-    p.add_argument("--seed", type=int, metavar="N", help="seed of the sampler and of training")
+    p.add_argument(
+        "--seed",
+        type=bounded_int(0, 2**32 - 1, "a seed"),
+        metavar="N",
+        help="seed of the sampler and of training",
+    )
     p.add_argument(
         "--workers",
         type=positive(int),
@@ -62,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     from objectives.classify import ClassifyObjective
     from search.store.checkpoint import BestKeeper
     from search.store.paths import study_dir
-    from search.store.storage import open_storage, redact, resolve_storage_url
+    from search.store.storage import open_storage, resolve_storage_url
+    from search.store.urls import redact
     from search.study.checks import check_study
     from search.study.config import load_study_config
     from search.study.create import create_or_resume
@@ -70,19 +85,22 @@ def run(args: argparse.Namespace) -> int:
     from search.study.runner import run_study
 
     name, path = resolve_study_file(args.study)
-    config = load_study_config(path)
-    check_study(config, path)  # bad input fails here, before anything is written
-    if args.name:
+    if args.name is not None:
         name = check_study_name(args.name, "--name")
+    config = load_study_config(path)
     if args.seed is not None:
         config = config.with_overrides(train=config.train.replace(seed=args.seed))
     config = config.with_overrides(n_trials=args.n_trials, timeout=args.timeout)
     # Our own line per trial says what Optuna's log would, without its tracebacks.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    # Bad input fails here, before anything is written.
+    check_study(config, path, seed=args.seed)
+    artifacts_location(args, config.artifacts)
     url = resolve_storage_url(args.storage, config.storage)
     storage = open_storage(url, config.heartbeat)
     study = create_or_resume(name, config, storage, seed=args.seed)
-    keeper = BestKeeper(study_dir(name), artifact_mirror(args, storage, config.artifacts))
+    faults.reach("study-ready")
+    keeper = BestKeeper(study_dir(name, url), artifact_mirror(args, storage, config.artifacts))
     print(f"study {name!r} in {redact(url)}: target {config.n_trials} finished trials", flush=True)
     summary = run_study(
         study,

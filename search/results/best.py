@@ -10,7 +10,8 @@ import optuna
 from search.errors import SearchError
 from search.store.checkpoint import BestKeeper
 from search.store.paths import study_dir
-from search.store.storage import best_trial, redact
+from search.store.storage import best_trial
+from search.store.urls import redact
 
 
 def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, Any]:
@@ -18,7 +19,7 @@ def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, 
     best = best_trial(study)
     if best is None:
         raise SearchError(f"study {study.study_name!r} has no complete trial yet")
-    keeper = BestKeeper(study_dir(study.study_name), mirror)
+    keeper = BestKeeper(study_dir(study.study_name, url), mirror)
     if keeper.current() != best.number and mirror is not None:
         keeper.promote(study)  # on another machine: fetch the best from the artifact store
     checkpoint = os.path.abspath(keeper.best_link) if keeper.current() == best.number else None

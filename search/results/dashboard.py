@@ -11,6 +11,21 @@ def dashboard_url(host: str, port: int, study_id: int | None = None) -> str:
     return f"http://{shown}:{port}{path}"
 
 
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    from search.errors import SearchError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise SearchError(
+                f"cannot serve on {host}:{port} ({err.strerror}); choose another with --port"
+            ) from None
+
+
 def serve(
     storage_url: str, artifact_store: Any, *, host: str, port: int, study: str | None = None
 ) -> None:
@@ -18,8 +33,10 @@ def serve(
     from optuna_dashboard import run_server
 
     from search.errors import SearchError
-    from search.store.storage import open_storage, redact
+    from search.store.storage import open_storage
+    from search.store.urls import redact
 
+    _check_port_free(host, port)
     storage = open_storage(storage_url)
     study_id = None
     if study is not None:

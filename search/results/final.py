@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from search.trainer.checks import check_train_config
 from search.trainer.config import TrainConfig
 from search.trainer.loop import Trainer
 from search.trainer.metrics import Metrics
-from search.trainer.model import load_state_dict
+from search.trainer.model import load_state_dict, load_weights_into
 from search.yaml_dataclasses import load, to_mapping
 
 LAST_STATE = "state.pt"
@@ -44,13 +45,25 @@ def train_final(
     """Train all epochs without pruning; keep the best-on-validation and the last checkpoint."""
     from tqdm.auto import tqdm
 
+    if (out / "trials").exists() or (out / ".lock").exists() or (out / "best").is_symlink():
+        raise SearchError(
+            f"--out {out}: is a study's run directory (trials/ and a best link live there); "
+            "train into another directory"
+        )
     trainer = Trainer(config)
     history: list[dict[str, Any]] = []
     best_value, best_epoch = float("-inf"), 0
     last = out / "last" / LAST_STATE
     history_file = out / "history.json"
     if resume and last.is_file():
-        trainer.load_training_state(torch.load(last, map_location="cpu", weights_only=True))
+        try:
+            trainer.load_training_state(torch.load(last, map_location="cpu", weights_only=True))
+        except (RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as err:
+            first = " ".join(str(err).split())[:160]
+            raise SearchError(
+                f"--resume: {last} does not fit this config (changed model or data?): {first}; "
+                "train into a new --out"
+            ) from None
         history = (
             json.loads(history_file.read_text())[: trainer.epoch] if history_file.is_file() else []
         )
@@ -88,7 +101,8 @@ def train_final(
     bar.close()
     if best_epoch == 0:
         raise SearchError(f"{out}: nothing trained (epochs already done: {trainer.epoch})")
-    trainer.model.load_state_dict(load_state_dict(str(out / "best" / WEIGHTS)))
+    best_weights = str(out / "best" / WEIGHTS)
+    load_weights_into(trainer.model, load_state_dict(best_weights), best_weights)
     return FinalResult(
         best_epoch, trainer.evaluate("val"), trainer.evaluate("test"), trainer.dataset.classes
     )
@@ -101,5 +115,5 @@ def evaluate_checkpoint(directory: str, split: str) -> tuple[Metrics, tuple[str,
         if not (path / name).is_file():
             raise SearchError(f"{path}: not a checkpoint directory (no {name})")
     trainer = Trainer(load_train_config(str(path / CONFIG)))
-    trainer.model.load_state_dict(load_state_dict(str(path / WEIGHTS)))
+    load_weights_into(trainer.model, load_state_dict(str(path / WEIGHTS)), str(path / WEIGHTS))
     return trainer.evaluate(split), trainer.dataset.classes

@@ -23,7 +23,8 @@ from optuna.artifacts.exceptions import ArtifactNotFound
 from search.env import ARTIFACTS_ENV
 from search.store import atomic
 from search.store.checkpoint import CONFIG, METRICS, WEIGHTS
-from search.store.paths import default_artifacts_dir
+from search.errors import SearchError
+from search.store.paths import check_creatable_dir, default_artifacts_dir
 
 FILES = (WEIGHTS, CONFIG, METRICS)
 MIMETYPES = {
@@ -38,8 +39,25 @@ def resolve_artifacts_location(cli_value: str | None, file_value: str | None = N
     return cli_value or os.environ.get(ARTIFACTS_ENV) or file_value or str(default_artifacts_dir())
 
 
+def check_artifacts_location(location: str) -> str:
+    """Raise SearchError for a location that cannot work; creates nothing."""
+    if location.startswith("s3://"):
+        try:
+            import boto3  # noqa: F401
+        except ImportError:
+            raise SearchError(
+                f"--artifacts {location}: an s3:// store needs boto3 (pip install boto3)"
+            ) from None
+        if not location[len("s3://") :].split("/", 1)[0]:
+            raise SearchError(f"--artifacts {location}: name a bucket, as in s3://bucket")
+    else:
+        check_creatable_dir(location, f"--artifacts {location}")
+    return location
+
+
 def create_artifact_store(location: str) -> Any:
     """A directory (local or a shared mount), or s3://bucket for S3-compatible storage."""
+    check_artifacts_location(location)
     if location.startswith("s3://"):
         from optuna.artifacts import Boto3ArtifactStore
 
@@ -56,7 +74,10 @@ class ArtifactMirror:
         self.storage = storage
 
     def _metas(self, study: optuna.Study, number: int) -> dict[str, Any]:
-        trial = study.get_trials(deepcopy=False)[number]
+        """The artifacts of trial `number`; none for a number the study does not have."""
+        trial = next((t for t in study.get_trials(deepcopy=False) if t.number == number), None)
+        if trial is None:
+            return {}
         return {m.filename: m for m in get_all_artifact_meta(trial, storage=self.storage)}
 
     def publish(self, trial: optuna.Trial, directory: Path) -> None:

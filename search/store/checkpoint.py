@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from search import faults
+from search.errors import SearchError
 from search.store import atomic
 from search.store.storage import best_trial
 
@@ -100,18 +101,38 @@ class BestKeeper:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def current(self) -> int | None:
-        """The trial number `best` points at, or None."""
+        """The trial number `best` points at, or None: only a link we made, `trials/<n>`, counts."""
         try:
-            return int(os.readlink(self.best_link).rsplit("/", 1)[-1])
-        except (OSError, ValueError):
+            target = os.readlink(self.best_link)
+        except OSError:
             return None
+        folder, _, number = target.partition("/")
+        return int(number) if folder == "trials" and number.isdigit() else None
 
     def _point_best_at(self, number: int) -> None:
         tmp = self.dir / f".best-{uuid.uuid4().hex[:8]}"
         os.symlink(os.path.join("trials", str(number)), tmp)
         faults.reach("promote")
+        aside = None
+        if self.best_link.is_dir() and not self.best_link.is_symlink():
+            # A real directory where our link belongs (after `cp -rL runs`, say): a link cannot
+            # replace it in one rename, so it moves aside first and goes after the swap.
+            aside = self.dir / f".old-best-{uuid.uuid4().hex[:8]}"
+            os.rename(self.best_link, aside)
         os.replace(tmp, self.best_link)
         atomic.fsync_dir(self.dir)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+
+    def _check_own_layout(self) -> None:
+        """Refuse to list or delete through a link that `search` did not make."""
+        if self.dir.is_symlink() and not self.dir.is_dir():
+            raise SearchError(f"{self.dir} is a broken link; remove it")
+        if self.trials_dir.is_symlink():
+            raise SearchError(
+                f"{self.trials_dir} is a link, not a directory search made; search deletes "
+                "checkpoints only inside its own run directory: remove the link"
+            )
 
     def promote(self, study: Any) -> int | None:
         """Point `best` at the study's best trial if its checkpoint is staged; drop dead stages.
@@ -121,6 +142,7 @@ class BestKeeper:
         """
         from optuna.trial import TrialState
 
+        self._check_own_layout()
         if not self.trials_dir.is_dir() and self.mirror is None:
             return self.current()
         with self._locked():
@@ -141,11 +163,17 @@ class BestKeeper:
                     self._point_best_at(best)  # the clean-up below drops the previous best
             for link in self.dir.glob(".best-*"):  # left by a kill inside _point_best_at
                 link.unlink(missing_ok=True)
+            for aside in self.dir.glob(".old-best-*"):
+                shutil.rmtree(aside, ignore_errors=True)
             keep = {str(n) for n in running} | {str(self.current())}
             for path in staged:
                 name = path.name.removeprefix(".tmp-").split("-", 1)[0]
-                if name not in keep:
+                if name in keep:
+                    continue
+                if path.is_symlink():
+                    path.unlink()  # never delete what a link we did not make points at
+                else:
                     shutil.rmtree(path, ignore_errors=True)
-                    if self.mirror is not None and name.isdigit():
-                        self.mirror.retract(study, int(name))
+                if self.mirror is not None and name.isdigit():
+                    self.mirror.retract(study, int(name))
         return self.current()

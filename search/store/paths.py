@@ -5,8 +5,25 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from search.errors import SearchError
+from search.store.urls import canonical, storage_key
+
 RUNS_DIR = Path("runs")
 STUDIES_DIR = Path("studies")
+
+
+def check_creatable_dir(path: str, label: str) -> None:
+    """Raise SearchError, starting with `label`, unless directory `path` exists or could be made.
+
+    Creates nothing: bad input must leave nothing behind.
+    """
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise SearchError(f"{label}: {probe} is a file, not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise SearchError(f"{label}: {probe} is not writable")
 
 
 def default_storage_url() -> str:
@@ -17,13 +34,19 @@ def default_artifacts_dir() -> Path:
     return RUNS_DIR / "artifacts"
 
 
-def study_dir(study_name: str) -> Path:
-    """A study's checkpoints: `trials/<n>/` and the `best` link."""
-    return RUNS_DIR / study_name
+def study_dir(study_name: str, storage_url: str) -> Path:
+    """A study's checkpoints (`trials/<n>/` and the `best` link), unique per storage and study.
+
+    runs/<study> for the default storage, runs/<study>-<8 hex of the storage URL> for any
+    other: two studies of one name in two databases never share a checkpoint.
+    """
+    if canonical(storage_url) == canonical(default_storage_url()):
+        return RUNS_DIR / study_name
+    return RUNS_DIR / f"{study_name}-{storage_key(storage_url)}"
 
 
-def report_dir(study_name: str) -> Path:
-    return study_dir(study_name) / "report"
+def report_dir(study_name: str, storage_url: str) -> Path:
+    return study_dir(study_name, storage_url) / "report"
 
 
 def train_dir(config_path: str) -> Path:

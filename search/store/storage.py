@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +12,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search.env import STORAGE_ENV
 from search.errors import SearchError
-from search.store.paths import default_storage_url
+from search.store.paths import check_creatable_dir, default_storage_url
+from search.store.urls import redact, redact_text
 from search.yaml_dataclasses import FieldError
 
 
@@ -46,17 +46,6 @@ def resolve_storage_url(cli_value: str | None, file_value: str | None = None) ->
     return cli_value or os.environ.get(STORAGE_ENV) or file_value or default_storage_url()
 
 
-def redact(url: str) -> str:
-    """The URL without its password (user:password@ and ?password=), for messages and files."""
-    masked = re.sub(r"(?i)([?&](?:password|passwd|pwd)=)[^&#]*", r"\1***", url)
-    if "://" in masked and "@" in masked:
-        scheme, rest = masked.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        if ":" in creds:
-            return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
-    return masked
-
-
 def require_existing(url: str) -> None:
     """Reading a study must not create an empty SQLite database as a side effect."""
     if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///") :]):
@@ -69,9 +58,15 @@ def open_storage(url: str, heartbeat: HeartbeatConfig | None = None) -> optuna.s
     """An RDB storage with heartbeats, whose stale trials are retried with the same parameters."""
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///") :]
-        if os.path.dirname(path):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+        folder = os.path.dirname(url[len("sqlite:///") :])
+        if folder:
+            check_creatable_dir(folder, f"--storage {redact(url)}")
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as err:
+                raise SearchError(
+                    f"--storage {redact(url)}: cannot create {folder} ({err.strerror})"
+                ) from None
         # Workers wait for SQLite's lock instead of failing with "database is locked".
         engine_kwargs["connect_args"] = {"timeout": 120}
     elif url.startswith("postgresql"):
@@ -98,7 +93,9 @@ def open_storage(url: str, heartbeat: HeartbeatConfig | None = None) -> optuna.s
                 time.sleep(0.5 * (attempt + 1))
                 continue
             first = text.strip().splitlines()[0] if text.strip() else err.__class__.__name__
-            raise SearchError(f"cannot open storage {redact(url)}: {redact(first)}") from None
+            raise SearchError(
+                f"cannot open storage {redact(url)}: {redact_text(first, url)}"
+            ) from None
     raise AssertionError("unreachable")
 
 

@@ -10,12 +10,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from search.errors import ConfigError
+from search.errors import ConfigError, shown
 from search.registry import did_you_mean
 from search.store.storage import HeartbeatConfig
 from search.study.space import ParamSpec
 from search.trainer.config import SEARCHABLE, TrainConfig
-from search.yaml_dataclasses import FieldError, from_mapping, read_yaml, to_mapping
+from search.yaml_dataclasses import FieldError, check_seed, from_mapping, read_yaml, to_mapping
 
 METRICS = {
     "val_macro_f1": "maximize",
@@ -34,6 +34,9 @@ class SamplerConfig:
     seed: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of the Optuna sampler, e.g. n_startup_trials for tpe."""
+
+    def __post_init__(self) -> None:
+        check_seed("seed", self.seed)
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ class StudyConfig:
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
             raise FieldError(
-                "metric", f"unknown metric {self.metric!r}; choose from: {', '.join(METRICS)}"
+                "metric", f"unknown metric {shown(self.metric)}; choose from: {', '.join(METRICS)}"
             )
         if self.n_trials is not None and self.n_trials < 1:
             raise FieldError("n_trials", f"must be >= 1, got {self.n_trials}")
@@ -121,7 +124,7 @@ def _check_space(space: dict[str, ParamSpec], train: TrainConfig) -> None:
             except FieldError as err:
                 raise FieldError(where, err.message) from None
             except TypeError:
-                raise FieldError(where, f"{value!r} has the wrong type for {name}") from None
+                raise FieldError(where, f"{shown(value)} has the wrong type for {name}") from None
         for param in spec.when or {}:
             where = f"{key}.when.{param}"
             if param not in seen or seen[param].type != "categorical":
@@ -129,7 +132,8 @@ def _check_space(space: dict[str, ParamSpec], train: TrainConfig) -> None:
             for value in spec.condition_values(param):
                 if value not in (seen[param].choices or []):
                     raise FieldError(
-                        where, f"{value!r} is not one of its choices: {seen[param].choices}"
+                        where,
+                        f"{shown(value)} is not one of its choices: {shown(seen[param].choices)}",
                     )
         seen[name] = spec
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import optuna
 
 from search.errors import SearchError
-from search.store.storage import redact, storage_url
+from search.store.storage import storage_url
+from search.store.urls import redact
 from search.study.config import StudyConfig
 from search.study.pruners import create_pruner
 from search.study.samplers import create_sampler
@@ -37,14 +39,14 @@ def create_or_resume(
     except KeyError:
         existing = None
     if existing is not None:
-        if any(
-            t.state == optuna.trial.TrialState.RUNNING for t in existing.get_trials(deepcopy=False)
-        ):
-            # Another worker (another machine, say) is sampling with the same seed: diverge from it.
-            sampler.reseed_rng()
-        stored = stored_fingerprint(existing)
-        if stored is not None and stored != fingerprint:
-            url = redact(storage_url(storage))
+        stored = _wait_for_fingerprint(existing)
+        url = redact(storage_url(storage))
+        if stored is None:
+            raise SearchError(
+                f"study {name!r} in {url} was not created by `search run` (it has no study-file "
+                f"fingerprint); run yours under another name with --name {name}-2"
+            )
+        if stored != fingerprint:
             changed = sorted(_diff(stored, fingerprint))
             raise SearchError(
                 f"study {name!r} in {url} was created from a different study file "
@@ -67,6 +69,16 @@ def create_or_resume(
     # The dashboard's axes then say val_macro_f1, not Objective 0.
     study.set_metric_names([config.metric])
     return study
+
+
+def _wait_for_fingerprint(study: optuna.Study, wait_s: float = 5.0) -> Any:
+    """The study's fingerprint; a study created a moment ago by another worker gets it soon."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        stored = stored_fingerprint(study)
+        if stored is not None or study.get_trials(deepcopy=False) or time.monotonic() > deadline:
+            return stored
+        time.sleep(0.1)  # user_attrs reads the storage afresh each time
 
 
 def _diff(old: Any, new: Any, prefix: str = "") -> list[str]:

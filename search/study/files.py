@@ -6,7 +6,7 @@ import os
 import re
 from typing import Any
 
-from search.errors import SearchError
+from search.errors import SearchError, shown
 from search.store.paths import STUDIES_DIR
 from search.yaml_dataclasses import read_yaml
 
@@ -14,9 +14,9 @@ STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 def check_study_name(name: str, source: str = "--study") -> str:
-    if not STUDY_NAME.match(name):
+    if not STUDY_NAME.fullmatch(name):
         raise SearchError(
-            f"{source}: {name!r} is not a safe study name; use letters, digits, '.', '_' and '-', "
+            f"{source}: {shown(name)} is not a safe study name; use letters, digits, '.', '_' and '-', "
             "starting with a letter or digit"
         )
     return name
@@ -31,6 +31,8 @@ def resolve_study_file(study: str) -> tuple[str, str]:
         name = check_study_name(study)
         path = str(STUDIES_DIR / f"{study}.yaml")
     if not os.path.isfile(path):
+        if os.path.exists(path):
+            raise SearchError(f"{path}: not a regular file")
         known = (
             sorted(f[:-5] for f in os.listdir(STUDIES_DIR) if f.endswith(".yaml"))
             if STUDIES_DIR.is_dir()
@@ -39,7 +41,10 @@ def resolve_study_file(study: str) -> tuple[str, str]:
         listed = (
             f"; studies here: {', '.join(known)}" if known else f"; no studies in {STUDIES_DIR}/"
         )
-        raise SearchError(f"{path}: no such study file{listed}")
+        raise SearchError(f"{shown(path)}: no such study file{listed}")
+    if not path.endswith((".yaml", ".yml")):
+        # Never read (and so never echo) a file not meant as a study file: /etc/shadow, say.
+        raise SearchError(f"--study {shown(path)}: a study file must end in .yaml or .yml")
     return check_study_name(name, path), path
 
 

@@ -76,6 +76,12 @@ def _counts(study: optuna.Study) -> tuple[int, int]:
     return finished, running
 
 
+def _taken_over(study: optuna.Study, number: int) -> bool:
+    """Whether trial `number` was finished by someone else while this process still ran it."""
+    trial = next(t for t in study.get_trials(deepcopy=False) if t.number == number)
+    return trial.state == TrialState.FAIL and "fail_reason" not in trial.user_attrs
+
+
 def run_study(
     study: optuna.Study,
     objective: Callable[[optuna.Trial], float],
@@ -114,20 +120,35 @@ def run_study(
                 break
             if failures >= MAX_CONSECUTIVE_FAILURES:
                 raise SearchError(
-                    f"{failures} trials in a row failed; stopping. See the reasons with: search trials --study {study.study_name}"
+                    f"{failures} trials in a row failed; stopping. "
+                    f"See the reasons with: search trials --study {study.study_name}"
                 )
             if n_trials is not None and finished + running >= n_trials:
                 # Other workers (or a killed one, until its heartbeat goes stale) hold the last
                 # trials: wait for them rather than overshoot the total.
                 time.sleep(1.0)
                 continue
-            study.optimize(
-                objective,
-                n_trials=1,
-                catch=(Exception,),
-                callbacks=[on_trial_end, bar],
-                gc_after_trial=False,
-            )
+            started: list[int] = []
+
+            def tracked(trial: optuna.Trial) -> float:
+                started.append(trial.number)
+                return objective(trial)
+
+            try:
+                study.optimize(
+                    tracked,
+                    n_trials=1,
+                    catch=(Exception,),
+                    callbacks=[on_trial_end, bar],
+                    gc_after_trial=False,
+                )
+            except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
+                if not started or not _taken_over(study, started[0]):
+                    raise
+                bar.write(
+                    f"trial {started[0]}: this worker stalled past the heartbeat grace period and "
+                    "another worker failed and retried the trial; its result is dropped"
+                )
     finally:
         bar.close()
     keeper.promote(study)

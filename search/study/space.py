@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from search.errors import shown
 from search.yaml_dataclasses import FieldError
 
 Choice = bool | int | float | str
@@ -35,7 +36,7 @@ class ParamSpec:
             if not self.choices:
                 raise FieldError("choices", "must list at least one value")
             if len(set(map(repr, self.choices))) != len(self.choices):
-                raise FieldError("choices", f"has duplicates: {self.choices}")
+                raise FieldError("choices", f"has duplicates: {shown(self.choices)}")
             for key in ("low", "high", "step"):
                 if getattr(self, key) is not None:
                     raise FieldError(key, "applies to int and float parameters, not categorical")

@@ -18,8 +18,8 @@ def check_train_config(config: TrainConfig, source: str, prefix: str = "") -> Da
         check_model_name(config.model)
     except ValueError as err:
         raise ConfigError(source, _join(prefix, "model"), str(err)) from None
-    key = _join(prefix, "data.path" if config.data.path else "data")
     try:
         return load_dataset(config.data)
     except DataError as err:
+        key = _join(prefix, f"data.{err.key}" if err.key else "data")
         raise ConfigError(source, key, str(err)) from None

@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass, field
 
 from search.registry import Registry, UnknownNameError
-from search.yaml_dataclasses import FieldError
+from search.errors import shown
+from search.yaml_dataclasses import FieldError, check_seed
 
 BUILTIN_DATASETS = ("mnist", "mnist-longtail")
 
@@ -39,16 +40,22 @@ class DataConfig:
     """mnist-longtail only: the rarest class keeps this fraction of its images."""
     seed: int = 0
     """Seed of the split, fixed across trials so that every trial sees the same validation set."""
+    memory_gb: float | None = None
+    """The most decoded images held in memory, in GB; default 40% of this machine's memory."""
 
     def __post_init__(self) -> None:
+        check_seed("seed", self.seed)
+        if self.memory_gb is not None and not self.memory_gb > 0:
+            raise FieldError("memory_gb", f"must be > 0, got {self.memory_gb}")
         if self.path is not None:
             if self.name not in ("mnist", "folder"):
                 raise FieldError(
-                    "name", f"give either a built-in name or a path, not both (got {self.name!r})"
+                    "name",
+                    f"give either a built-in name or a path, not both (got {shown(self.name)})",
                 )
             object.__setattr__(self, "name", "folder")
             if not os.path.isdir(self.path):
-                raise FieldError("path", f"no such directory: {self.path}")
+                raise FieldError("path", f"no such directory: {shown(self.path)}")
         elif self.name == "folder":
             raise FieldError("path", "is required when name is 'folder'")
         else:
@@ -146,9 +153,10 @@ class TrainConfig:
         if self.warmup_epochs != 0:
             raise FieldError("warmup_epochs", f"only 0 is supported, got {self.warmup_epochs}")
         if self.weights is not None and not os.path.isfile(self.weights):
-            raise FieldError("weights", f"no such file: {self.weights}")
+            raise FieldError("weights", f"no such file: {shown(self.weights)}")
+        check_seed("seed", self.seed)
         if self.device != "auto" and self.device != "cpu" and not self.device.startswith("cuda"):
-            raise FieldError("device", f"must be auto, cpu or cuda[:N], got {self.device!r}")
+            raise FieldError("device", f"must be auto, cpu or cuda[:N], got {shown(self.device)}")
 
     def replace(self, **changes: object) -> TrainConfig:
         return dataclasses.replace(self, **changes)

@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 
-from search.errors import SearchError
 from search.trainer.config import DataConfig
+from search.trainer.folder import DataError, decode_folder
+
+__all__ = ["DataError", "Dataset", "Split", "batches", "load_dataset"]
 
 FOLDER_DEFAULT_SIZE = 64
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
-
-
-class DataError(SearchError):
-    """A dataset that cannot be used as given."""
+MEMORY_SHARE = 0.4
+"""Of this machine's memory, the share decoded images may take unless data.memory_gb says."""
 
 
 @dataclass(frozen=True)
@@ -87,68 +85,34 @@ def _long_tail(labels: torch.Tensor, imbalance: float, generator: torch.Generato
     return torch.cat(keep).sort().values
 
 
-def _folder(
-    path: str, size: int
-) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...], tuple[str, ...]]:
-    from PIL import Image, UnidentifiedImageError
+def memory_check(config: DataConfig) -> functools.partial:
+    """A check that refuses, before allocating, more decoded bytes than the memory budget."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    budget = config.memory_gb * 1e9 if config.memory_gb else MEMORY_SHARE * total
+    return functools.partial(_check_memory, budget=budget)
 
-    classes = sorted(e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
-    files: list[tuple[str, int]] = []
-    for k, name in enumerate(classes):
-        for root, _, names in sorted(os.walk(os.path.join(path, name))):
-            files += [
-                (os.path.join(root, n), k)
-                for n in sorted(names)
-                if n.lower().endswith(IMAGE_EXTENSIONS)
-            ]
-    found = sorted({k for _, k in files})
-    if len(found) < 2:
+
+def _check_memory(needed: int, *, budget: float) -> None:
+    if needed > budget:
         raise DataError(
-            f"{path}: an ImageFolder needs at least 2 class sub-directories with images, found {len(found)}"
-            + (f" ({classes[found[0]]})" if found else "")
+            f"the decoded images would take {needed / 1e9:.1f} GB in memory, over the budget of "
+            f"{budget / 1e9:.1f} GB: lower image_size, or raise memory_gb",
+            "image_size",
         )
-    modes: dict[str, str] = {}
-    images, labels, skipped = [], [], []
-    for file, k in files:
-        try:
-            with Image.open(file) as img:
-                img.load()
-                modes.setdefault(img.mode, file)
-                mode = "L" if img.mode in ("L", "1", "I;16", "I") else "RGB"
-                img = img.convert(mode).resize((size, size), Image.BILINEAR)
-        except (UnidentifiedImageError, OSError):
-            # One corrupt file in a large folder should cost that file, not the whole search.
-            skipped.append(file)
-            continue
-        tensor = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
-        images.append(tensor.view(size, size, -1).permute(2, 0, 1))
-        labels.append(k)
-    channel_counts = {t.shape[0] for t in images}
-    if len(channel_counts) > 1:
-        examples = "; ".join(f"{m}: {f}" for m, f in modes.items())
-        raise DataError(
-            f"{path}: images of mixed modes ({examples}); convert them to one mode first"
-        )
-    if skipped:
-        shown = ", ".join(skipped[:3]) + (
-            f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
-        )
-        print(
-            f"search: warning: skipped {len(skipped)} undecodable image(s): {shown}",
-            file=sys.stderr,
-        )
-    if not images:
-        raise DataError(f"{path}: no image could be decoded")
-    return torch.stack(images), torch.tensor(labels), tuple(classes), tuple(skipped)
 
 
-def _stratified(labels: torch.Tensor, config: DataConfig, generator: torch.Generator):
+def _stratified(
+    labels: torch.Tensor,
+    classes: tuple[str, ...],
+    config: DataConfig,
+    generator: torch.Generator,
+):
     train, val, test = [], [], []
     for k in labels.unique().tolist():
         idx = (labels == k).nonzero().squeeze(1)
         if len(idx) < 3:
             raise DataError(
-                f"class {k} has {len(idx)} images; each class needs at least 3 to split"
+                f"class {classes[k]} has {len(idx)} images; each class needs at least 3 to split"
             )
         idx = idx[torch.randperm(len(idx), generator=generator)]
         n_val = max(1, round(len(idx) * config.val_fraction))
@@ -163,10 +127,11 @@ def _stratified(labels: torch.Tensor, config: DataConfig, generator: torch.Gener
 def load_dataset(config: DataConfig) -> Dataset:
     """Decode and split once per process; every trial of a worker reuses the result."""
     generator = torch.Generator().manual_seed(config.seed)
+    check_memory = memory_check(config)
     if config.name == "folder":
         assert config.path is not None
-        images, labels, classes, skipped = _folder(
-            config.path, config.image_size or FOLDER_DEFAULT_SIZE
+        images, labels, classes, skipped = decode_folder(
+            config.path, config.image_size or FOLDER_DEFAULT_SIZE, check_memory
         )
     else:
         skipped = ()
@@ -175,14 +140,10 @@ def load_dataset(config: DataConfig) -> Dataset:
             keep = _long_tail(labels, config.imbalance, generator)
             images, labels = images[keep], labels[keep]
         if config.image_size is not None and config.image_size != images.shape[-1]:
-            resized = torch.nn.functional.interpolate(
-                images.float(), size=config.image_size, mode="bilinear", antialias=True
-            )
-            images = resized.round().clamp(0, 255).to(torch.uint8)
-    train_idx, val_idx, test_idx = _stratified(labels, config, generator)
-    train_images = images[train_idx].float() / 255
-    mean = tuple(train_images.mean(dim=(0, 2, 3)).tolist())
-    std = tuple(train_images.std(dim=(0, 2, 3)).clamp(min=1e-3).tolist())
+            check_memory(len(images) * images.shape[1] * config.image_size**2)
+            images = _resized(images, config.image_size)
+    train_idx, val_idx, test_idx = _stratified(labels, classes, config, generator)
+    mean, std = _channel_stats(images[train_idx])
     return Dataset(
         train=Split(images[train_idx], labels[train_idx]),
         val=Split(images[val_idx], labels[val_idx]),
@@ -192,6 +153,32 @@ def load_dataset(config: DataConfig) -> Dataset:
         std=std,
         skipped=skipped,
     )
+
+
+def _resized(images: torch.Tensor, size: int, chunk: int = 256) -> torch.Tensor:
+    """Resize in chunks: float copies of the whole set would take 4x its memory."""
+    out = torch.empty((len(images), images.shape[1], size, size), dtype=torch.uint8)
+    for start in range(0, len(images), chunk):
+        part = images[start : start + chunk].float()
+        resized = torch.nn.functional.interpolate(part, size=size, mode="bilinear", antialias=True)
+        out[start : start + chunk] = resized.round().clamp(0, 255).to(torch.uint8)
+    return out
+
+
+def _channel_stats(
+    images: torch.Tensor, chunk: int = 256
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of uint8 images in [0, 1], summed in chunks."""
+    total = torch.zeros(images.shape[1], dtype=torch.float64)
+    squares = torch.zeros_like(total)
+    for start in range(0, len(images), chunk):
+        part = images[start : start + chunk].to(torch.float64) / 255
+        total += part.sum(dim=(0, 2, 3))
+        squares += (part**2).sum(dim=(0, 2, 3))
+    n = len(images) * images.shape[2] * images.shape[3]
+    mean = total / n
+    std = ((squares / n - mean**2).clamp(min=0) * n / max(1, n - 1)).sqrt().clamp(min=1e-3)
+    return tuple(mean.tolist()), tuple(std.tolist())
 
 
 def batches(

@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 
 from search.env import THREADS_ENV
 from search.store.checkpoint import WEIGHTS, BestKeeper
+from search.store.paths import study_dir
 from search.study.workers import worker_argv, worker_envs
 
 from tests.conftest import SMALL_STUDY, popen_cli, run_cli, wait_for_file, write_study
@@ -39,10 +40,10 @@ def test_each_worker_gets_its_own_gpu_or_its_share_of_cores():
     ]
 
 
-def _check_study(study: optuna.Study, n: int, study_dir: Path) -> None:
+def _check_study(study: optuna.Study, n: int, run_dir: Path) -> None:
     states = [t.state for t in study.trials]
     assert sum(s in FINISHED for s in states) == n and TrialState.RUNNING not in states, states
-    keeper = BestKeeper(study_dir)
+    keeper = BestKeeper(run_dir)
     assert keeper.current() == study.best_trial.number
     assert os.listdir(keeper.trials_dir) == [str(study.best_trial.number)]
     load_file(str(keeper.best_link / WEIGHTS))
@@ -94,7 +95,7 @@ def test_three_workers_on_postgres_share_one_study_with_few_connections(workdir:
     assert done.returncode == 0, done.stderr
     assert "search: error" not in done.stderr and "exited with code" not in done.stderr, done.stderr
     study = optuna.load_study(study_name="small", storage=url)
-    _check_study(study, 6, workdir / "runs" / "small")
+    _check_study(study, 6, workdir / study_dir("small", url))
     assert (
         len({t.number for t in study.trials}) == len(study.trials) == 6
     )  # none lost or duplicated
@@ -119,7 +120,7 @@ def test_a_killed_worker_is_recovered_by_the_others(workdir: Path, postgres):
     assert "worker 1" in done.stderr and "exited with code -9" in done.stderr
     assert "search: error" not in done.stderr
     study = optuna.load_study(study_name="small", storage=url)
-    _check_study(study, 6, workdir / "runs" / "small")
+    _check_study(study, 6, workdir / study_dir("small", url))
     failed = [t for t in study.trials if t.state == TrialState.FAIL]
     assert len(failed) == 1
     assert any(

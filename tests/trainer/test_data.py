@@ -1,4 +1,4 @@
-from pathlib import Path
+import os
 
 import pytest
 import torch
@@ -96,3 +96,31 @@ def test_missing_path_is_a_field_error(tmp_path):
     with pytest.raises(FieldError) as err:
         DataConfig(path=str(tmp_path / "nope"))
     assert err.value.field == "path"
+
+
+def test_a_fifo_and_a_decompression_bomb_are_skipped_not_fatal(tmp_path, capsys, monkeypatch):
+    from PIL import Image as PILImage
+
+    root = image_folder(tmp_path / "imgs", {"a": 4, "b": 4})
+    os.mkfifo(root / "a" / "pipe.png")  # reading it would block forever
+    PILImage.new("RGB", (100, 100)).save(root / "b" / "bomb.png")
+    # PIL refuses images over twice MAX_IMAGE_PIXELS; lowered so the bomb stays small on disk.
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 2000)
+    ds = load_dataset(DataConfig(path=str(root), image_size=12, seed=5))
+    assert len(ds.train) + len(ds.val) + len(ds.test) == 8
+    assert set(ds.skipped) == {str(root / "a" / "pipe.png"), str(root / "b" / "bomb.png")}
+    assert "skipped 2 undecodable image(s)" in capsys.readouterr().err
+
+
+def test_memory_budget_is_checked_before_decoding(tmp_path):
+    root = image_folder(tmp_path / "imgs", {"a": 4, "b": 4})
+    with pytest.raises(DataError, match="over the budget") as err:
+        load_dataset(DataConfig(path=str(root), image_size=1024, memory_gb=0.01))
+    assert err.value.key == "image_size"
+
+
+def test_channel_stats_match_a_whole_tensor_computation():
+    ds = load_dataset(DataConfig(name="mnist-longtail"))
+    images = ds.train.images.float() / 255
+    assert ds.mean == pytest.approx(images.mean(dim=(0, 2, 3)).tolist(), abs=1e-6)
+    assert ds.std == pytest.approx(images.std(dim=(0, 2, 3)).tolist(), abs=1e-6)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from search.trainer.model import check_model_name, create_model, load_state_dict
+from search.trainer.model import WeightsError, check_model_name, create_model, load_state_dict
 
 
 class Exploit:
@@ -23,11 +23,14 @@ def test_a_malicious_pickle_where_a_checkpoint_belongs_is_refused(tmp_path):
     path = tmp_path / "model.pth"
     with open(path, "wb") as f:
         pickle.dump({"weight": Exploit(str(marker))}, f)
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(WeightsError) as refused:
         load_state_dict(str(path))
     assert not marker.exists()
+    # One line that says why, without torch's advice to load it unsafely.
+    assert "would run code" in str(refused.value)
+    assert "weights_only=False" not in str(refused.value) and "\n" not in str(refused.value)
     # The same file named as starting weights is refused before any code can run.
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(WeightsError):
         create_model("test_resnet", num_classes=10, in_chans=1, weights=str(path))
     assert not marker.exists()
 
