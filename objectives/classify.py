@@ -70,6 +70,9 @@ class ClassifyObjective:
     def _train(self, trial: optuna.Trial, config: TrainConfig) -> float:
         trainer = Trainer(config)
         trial.set_user_attr("worker", _where(trainer))
+        trial.set_user_attr(
+            "data", {"cache": trainer.dataset.cache, "why": trainer.dataset.cache_reason}
+        )
         if trainer.dataset.skipped:
             trial.set_user_attr(
                 "data_warning", f"skipped undecodable images: {list(trainer.dataset.skipped)}"

@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Callable
 
-from search.commands import final, results, run
+from search.commands import data, final, results, run
 from search.commands.common import add_storage
 from search.env import DEBUG_ENV
 from search.errors import SearchError
@@ -23,6 +23,7 @@ Command = Callable[[argparse.Namespace], int]
 AddArguments = Callable[[argparse.ArgumentParser], None]
 
 COMMANDS: dict[str, tuple[Command, AddArguments]] = {
+    "data": (data.data, data.add_arguments),
     "run": (run.run, run.add_arguments),
     "studies": (results.studies, add_storage),
     "best": (results.best, results.add_best),
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="search",
         description="Hyperparameter search for PyTorch image classifiers: Optuna studies over "
         "timm models, pruned on validation macro-F1, with the best checkpoint of each study kept.",
-        epilog="workflow:\n  search run --study lr-sched\n  search dashboard --study lr-sched\n"
+        epilog="workflow:\n  search data --study lr-sched\n  search run --study lr-sched\n  search dashboard --study lr-sched\n"
         "  search export --study lr-sched -o best.yaml\n  search train --config best.yaml\n"
         "  search evaluate --checkpoint runs/train/best/best",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -105,10 +106,23 @@ def test_smoke_study_runs_through_the_cli(workdir: Path):
     assert not (workdir / "runs" / "smoke").exists()
 
 
+def test_the_csv_example_study_runs_through_the_cli(workdir: Path):
+    shutil.copytree(REPO / "studies", workdir / "studies", dirs_exist_ok=True)
+    done = run_cli("run", "--study", "csv-example", "--n-trials", "2", "--quiet", cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    assert "data: 6 classes" in done.stdout and "in memory (auto: fits" in done.stdout
+    study = optuna.load_study(study_name="csv-example", storage="sqlite:///runs/search.db")
+    assert _finished(study) == 2
+    assert study.trials[0].user_attrs["data"]["cache"] == "memory"
+    config = yaml.safe_load((workdir / "runs" / "csv-example" / "best" / "config.yaml").read_text())
+    assert config["data"]["group_column"] == "maker" and config["data"]["image_size"] == 32
+
+
 def test_help_teaches_with_examples(workdir: Path):
     from search.cli import COMMANDS
 
     assert set(COMMANDS) == {
+        "data",
         "run",
         "studies",
         "best",

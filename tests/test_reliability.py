@@ -19,7 +19,6 @@ from search.study.config import load_study_config
 from search.study.create import create_or_resume
 from search.study.runner import run_study
 from search.trainer.model import load_state_dict
-
 from tests.conftest import (
     SMALL_STUDY,
     image_folder,

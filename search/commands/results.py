@@ -7,7 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-from search.errors import SearchError
 from search.commands.common import (
     add_artifacts,
     add_storage,
@@ -17,6 +16,7 @@ from search.commands.common import (
     open_study,
     output_file,
 )
+from search.errors import SearchError
 
 
 def studies(args: argparse.Namespace) -> int:

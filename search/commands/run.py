@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from search import faults
-
 from search.commands.common import (
     add_artifacts,
     add_storage,
@@ -94,14 +93,19 @@ def run(args: argparse.Namespace) -> int:
     # Our own line per trial says what Optuna's log would, without its tracebacks.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     # Bad input fails here, before anything is written.
-    check_study(config, path, seed=args.seed)
+    dataset = check_study(config, path, seed=args.seed)
     artifacts_location(args, config.artifacts)
     url = resolve_storage_url(args.storage, config.storage)
     storage = open_storage(url, config.heartbeat)
     study = create_or_resume(name, config, storage, seed=args.seed)
     faults.reach("study-ready")
     keeper = BestKeeper(study_dir(name, url), artifact_mirror(args, storage, config.artifacts))
-    print(f"study {name!r} in {redact(url)}: target {config.n_trials} finished trials", flush=True)
+    print(f"study {name!r} in {redact(url)}: target {config.n_trials} finished trials")
+    print(
+        f"data: {dataset.num_classes} classes, {len(dataset.train)} training images, "
+        f"{dataset.size} px, in {dataset.cache} ({dataset.cache_reason})",
+        flush=True,
+    )
     summary = run_study(
         study,
         ClassifyObjective(config, keeper),

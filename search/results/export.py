@@ -27,6 +27,13 @@ TIMM_KEYS = (
     "batch_size",
     "epochs",
     "seed",
+    "hflip",
+    "vflip",
+    "color_jitter",
+    "aa",
+    "reprob",
+    "mixup",
+    "cutmix",
 )
 TIMM_LOSSES = {"ce": "cross-entropy", "label_smoothing": "label-smoothing cross-entropy"}
 
@@ -37,6 +44,11 @@ def export_mapping(train_config: dict[str, Any]) -> dict[str, Any]:
     if config["loss"] != "label_smoothing":
         config["smoothing"] = 0.0  # timm applies `smoothing` to every cross-entropy
     ordered = {key: config.pop(key) for key in TIMM_KEYS}
+    # RandomResizedCrop's ranges: timm's names when set; unset, the whole image is kept.
+    for key in ("scale", "ratio"):
+        value = config.pop(key, None)
+        if value is not None:
+            ordered[key] = value
     # timm's train.py has --device (default cuda); "auto" would break it, and is our default.
     if config.get("device") == "auto":
         config.pop("device")

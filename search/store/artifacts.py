@@ -21,9 +21,9 @@ from optuna.artifacts import (
 from optuna.artifacts.exceptions import ArtifactNotFound
 
 from search.env import ARTIFACTS_ENV
+from search.errors import SearchError
 from search.store import atomic
 from search.store.checkpoint import CONFIG, METRICS, WEIGHTS
-from search.errors import SearchError
 from search.store.paths import check_creatable_dir, default_artifacts_dir
 
 FILES = (WEIGHTS, CONFIG, METRICS)

@@ -45,6 +45,11 @@ def study_dir(study_name: str, storage_url: str) -> Path:
     return RUNS_DIR / f"{study_name}-{storage_key(storage_url)}"
 
 
+def data_report_dir(study_name: str) -> Path:
+    """`search data` output: about the images, whatever storage the study uses."""
+    return RUNS_DIR / "data" / study_name
+
+
 def report_dir(study_name: str, storage_url: str) -> Path:
     return study_dir(study_name, storage_url) / "report"
 

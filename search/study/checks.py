@@ -14,17 +14,18 @@ from search.study.pruners import create_pruner
 from search.study.samplers import create_sampler
 from search.study.space import suggest
 from search.trainer.checks import check_train_config
+from search.trainer.data.dataset import Dataset
 
 
-def check_study(config: StudyConfig, source: str, *, seed: int | None = None) -> None:
+def check_study(config: StudyConfig, source: str, *, seed: int | None = None) -> Dataset:
     """Build the sampler and pruner and try them, look the model up in timm, decode the images.
 
-    Each failure is a ConfigError naming `source` and the key.
+    Each failure is a ConfigError naming `source` and the key. Returns the dataset, loaded.
     """
     sampler = create_sampler(config.sampler, seed=seed, source=source)
     pruner = create_pruner(config.pruner, source=source)
     _try_one_trial(config, sampler, pruner, source)
-    check_train_config(config.train, source, "train")
+    return check_train_config(config.train, source, "train")
 
 
 def _try_one_trial(

@@ -10,11 +10,12 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
-from search.registry import Registry, UnknownNameError
 from search.errors import shown
+from search.registry import Registry, UnknownNameError
+from search.trainer.data.config import DataConfig
 from search.yaml_dataclasses import FieldError, check_seed
 
-BUILTIN_DATASETS = ("mnist", "mnist-longtail")
+__all__ = ["SEARCHABLE", "DataConfig", "TrainConfig"]
 
 
 def _choose(field_name: str, value: str, registry: Registry) -> None:
@@ -22,54 +23,6 @@ def _choose(field_name: str, value: str, registry: Registry) -> None:
         registry.get(value)
     except UnknownNameError as err:
         raise FieldError(field_name, str(err)) from None
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    """Which images to train on and how to split them."""
-
-    name: str = "mnist"
-    """A built-in dataset (mnist, mnist-longtail), or 'folder' when `path` is given."""
-    path: str | None = None
-    """An ImageFolder directory: one sub-directory of images per class."""
-    image_size: int | None = None
-    """Resize images to this square size; built-in MNIST keeps its 28 px when null."""
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    imbalance: float = 0.1
-    """mnist-longtail only: the rarest class keeps this fraction of its images."""
-    seed: int = 0
-    """Seed of the split, fixed across trials so that every trial sees the same validation set."""
-    memory_gb: float | None = None
-    """The most decoded images held in memory, in GB; default 40% of this machine's memory."""
-
-    def __post_init__(self) -> None:
-        check_seed("seed", self.seed)
-        if self.memory_gb is not None and not self.memory_gb > 0:
-            raise FieldError("memory_gb", f"must be > 0, got {self.memory_gb}")
-        if self.path is not None:
-            if self.name not in ("mnist", "folder"):
-                raise FieldError(
-                    "name",
-                    f"give either a built-in name or a path, not both (got {shown(self.name)})",
-                )
-            object.__setattr__(self, "name", "folder")
-            if not os.path.isdir(self.path):
-                raise FieldError("path", f"no such directory: {shown(self.path)}")
-        elif self.name == "folder":
-            raise FieldError("path", "is required when name is 'folder'")
-        else:
-            if self.name not in BUILTIN_DATASETS:
-                err = UnknownNameError("dataset", self.name, list(BUILTIN_DATASETS))
-                raise FieldError("name", str(err))
-        if self.image_size is not None and not 8 <= self.image_size <= 1024:
-            raise FieldError("image_size", f"must be between 8 and 1024, got {self.image_size}")
-        for name in ("val_fraction", "test_fraction"):
-            value = getattr(self, name)
-            if not 0.0 < value < 0.5:
-                raise FieldError(name, f"must be > 0 and < 0.5, got {value}")
-        if not 0.0 < self.imbalance <= 1.0:
-            raise FieldError("imbalance", f"must be > 0 and <= 1, got {self.imbalance}")
 
 
 @dataclass(frozen=True)
@@ -108,6 +61,22 @@ class TrainConfig:
     """Focusing parameter, for loss focal; 0 gives plain cross-entropy."""
     focal_class_weighted: bool = False
     """Weight the focal loss by inverse class frequency."""
+    hflip: float = 0.0
+    """Probability of a horizontal flip (timm's hflip); no augmentation unless a key is set."""
+    vflip: float = 0.0
+    scale: tuple[float, ...] | None = None
+    """RandomResizedCrop's range of areas, e.g. [0.08, 1.0]; unset, the whole image is kept."""
+    ratio: tuple[float, ...] | None = None
+    """RandomResizedCrop's range of aspect ratios, e.g. [0.75, 1.33]."""
+    color_jitter: float = 0.0
+    aa: str | None = None
+    """timm's AutoAugment or RandAugment policy, e.g. rand-m9-mstd0.5."""
+    reprob: float = 0.0
+    """Random erasing probability, on the normalised batch."""
+    mixup: float = 0.0
+    """Mixup alpha; with cutmix, > 0 makes soft targets (loss ce or label_smoothing only)."""
+    cutmix: float = 0.0
+    """CutMix alpha."""
     seed: int = 0
     device: str = "auto"
     """auto (CUDA when present), cpu, or cuda[:N]."""
@@ -150,6 +119,24 @@ class TrainConfig:
         for name, ok in checks.items():
             if not ok:
                 raise FieldError(name, f"must be {bounds[name]}, got {getattr(self, name)}")
+        for name in ("hflip", "vflip", "reprob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise FieldError(
+                    name, f"must be a probability in [0, 1], got {getattr(self, name)}"
+                )
+        for name in ("color_jitter", "mixup", "cutmix"):
+            if getattr(self, name) < 0:
+                raise FieldError(name, f"must be >= 0, got {getattr(self, name)}")
+        for name, high in (("scale", 1.0), ("ratio", 100.0)):
+            value = getattr(self, name)
+            if value is not None and not (len(value) == 2 and 0 < value[0] <= value[1] <= high):
+                raise FieldError(name, f"must be [low, high] with 0 < low <= high <= {high:g}")
+        if (self.mixup or self.cutmix) and self.loss not in ("ce", "label_smoothing"):
+            raise FieldError(
+                "loss",
+                f"mixup and cutmix make soft targets, which loss {self.loss} cannot take; "
+                "use ce or label_smoothing",
+            )
         if self.warmup_epochs != 0:
             raise FieldError("warmup_epochs", f"only 0 is supported, got {self.warmup_epochs}")
         if self.weights is not None and not os.path.isfile(self.weights):
@@ -165,6 +152,6 @@ class TrainConfig:
 SEARCHABLE = tuple(
     f.name
     for f in dataclasses.fields(TrainConfig)
-    if f.name not in ("model", "weights", "data", "device", "compile")
+    if f.name not in ("model", "weights", "data", "device", "compile", "scale", "ratio")
 )
 """TrainConfig fields that a study's search space may name."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,10 +12,14 @@ from dataclasses import dataclass
 import torch
 
 from search.trainer.config import TrainConfig
-from search.trainer.data import Dataset, Split, batches, load_dataset
+from search.trainer.data.augment import mixes
+from search.trainer.data.dataset import Dataset
+from search.trainer.data.feed import Feed
+from search.trainer.data.load import load_dataset
+from search.trainer.data.resolve import resolve_data_config
 from search.trainer.losses import create_loss
 from search.trainer.metrics import ConfusionCounter, Metrics
-from search.trainer.model import create_model
+from search.trainer.model import create_model, load_weights_into
 from search.trainer.optim import create_optimizer, create_scheduler, step_scheduler
 
 
@@ -52,25 +57,20 @@ def select_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _fits_on_device(dataset: Dataset, device: torch.device) -> bool:
-    if device.type != "cuda":
-        return True
-    size = sum(
-        s.images.numel() + s.labels.numel() * 8 for s in (dataset.train, dataset.val, dataset.test)
-    )
-    free, _ = torch.cuda.mem_get_info(device)
-    return size < free // 4
-
-
 class Trainer:
     """Trains one model under one TrainConfig. Knows nothing of search: the caller drives `fit`."""
 
     def __init__(self, config: TrainConfig, dataset: Dataset | None = None) -> None:
         self.config = config
-        self.dataset = dataset if dataset is not None else load_dataset(config.data)
+        self.dataset = (
+            dataset
+            if dataset is not None
+            else load_dataset(resolve_data_config(config.data, config.model))
+        )
         self.device = select_device(config.device)
         self.cuda = self.device.type == "cuda"
         torch.manual_seed(config.seed)
+        random.seed(config.seed)  # timm's random crops draw from Python's generator
         model = create_model(
             config.model,
             num_classes=self.dataset.num_classes,
@@ -82,34 +82,15 @@ class Trainer:
         self.model = model
         self.forward = torch.compile(model) if config.compile and self.cuda else model
         self.loss_fn = create_loss(config, self.dataset.class_counts()).to(self.device)
+        # Mixup's soft targets train; validation always scores hard labels.
+        self.eval_loss_fn = (
+            torch.nn.CrossEntropyLoss().to(self.device) if mixes(config) else self.loss_fn
+        )
         self.optimizer = create_optimizer(model, config)
         self.scheduler = create_scheduler(self.optimizer, config)
         self.generator = torch.Generator().manual_seed(config.seed)
+        self.feed = Feed(config, self.dataset, self.device, self.generator)
         self.epoch = 0
-        # Data already decoded lives where the model does, so a step copies nothing when it fits.
-        self._data_device = (
-            self.device if _fits_on_device(self.dataset, self.device) else torch.device("cpu")
-        )
-        self._splits: dict[str, Split] = {}
-        std = torch.tensor(self.dataset.std, device=self.device).view(1, -1, 1, 1)
-        mean = torch.tensor(self.dataset.mean, device=self.device).view(1, -1, 1, 1)
-        self._scale = 1.0 / (255.0 * std)
-        self._shift = -mean / std
-
-    def _split(self, name: str) -> Split:
-        if name not in self._splits:
-            self._splits[name] = self.dataset.split(name).to(self._data_device)
-        return self._splits[name]
-
-    def _prepare(
-        self, images: torch.Tensor, labels: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        images = images.to(self.device, non_blocking=True)
-        labels = labels.to(self.device, non_blocking=True)
-        x = images.float() * self._scale + self._shift
-        if self.cuda:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x, labels
 
     def _autocast(self):
         if self.cuda:
@@ -125,11 +106,7 @@ class Trainer:
         self.model.train()
         loss_sum = torch.zeros((), device=self.device)
         seen = 0
-        split = self._split("train")
-        for images, labels in batches(
-            split, self.config.batch_size, shuffle=True, generator=self.generator
-        ):
-            x, y = self._prepare(images, labels)
+        for x, y in self.feed.train():
             self.optimizer.zero_grad(set_to_none=True)
             with self._autocast():
                 loss = self.loss_fn(self.forward(x), y)
@@ -150,11 +127,10 @@ class Trainer:
     def evaluate(self, split: str = "val") -> Metrics:
         self.model.eval()
         counter = ConfusionCounter(self.dataset.num_classes, self.device)
-        for images, labels in batches(self._split(split), max(256, self.config.batch_size)):
-            x, y = self._prepare(images, labels)
+        for x, y in self.feed.eval(split):
             with self._autocast():
                 logits = self.forward(x).float()
-            counter.update(logits, y, self.loss_fn(logits, y))
+            counter.update(logits, y, self.eval_loss_fn(logits, y))
         return counter.compute()
 
     def fit(self, epochs: int | None = None) -> Iterator[EpochResult]:
@@ -188,7 +164,7 @@ class Trainer:
         }
 
     def load_training_state(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
+        load_weights_into(self.model, state["model"], "the saved training state")
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"]:
             self.scheduler.load_state_dict(state["scheduler"])

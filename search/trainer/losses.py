@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
-from timm.loss import LabelSmoothingCrossEntropy
+from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
 from torch import nn
 
 from search.registry import Registry
@@ -88,4 +88,10 @@ def _weighted_ce(config: TrainConfig, class_counts: torch.Tensor) -> nn.Module:
 
 
 def create_loss(config: TrainConfig, class_counts: torch.Tensor) -> nn.Module:
+    """The training loss; under Mixup or CutMix, cross-entropy on their soft targets (as timm's
+    train.py does: label smoothing then happens inside Mixup)."""
+    from search.trainer.data.augment import mixes
+
+    if mixes(config):
+        return SoftTargetCrossEntropy()
     return LOSSES.get(config.loss)(config, class_counts)

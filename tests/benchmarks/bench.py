@@ -31,10 +31,11 @@ from search.store.storage import open_storage
 from search.study.config import load_study_config
 from search.study.create import create_or_resume
 from search.study.runner import run_study
+from tests.benchmarks.data_bench import bench_over_budget, bench_stream_vs_memory
 from search.study.samplers import create_sampler
 from search.study.space import suggest
 from search.trainer.config import DataConfig, TrainConfig
-from search.trainer.data import load_dataset
+from search.trainer.data.load import load_dataset
 from search.trainer.loop import Trainer
 from search.trainer.losses import create_loss
 from search.trainer.metrics import ConfusionCounter
@@ -549,6 +550,8 @@ BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
     "workers": bench_workers,
     "storage_proxy": bench_storage_proxy,
     "time_to_quality": bench_time_to_quality,
+    "stream_vs_memory": bench_stream_vs_memory,
+    "over_budget": bench_over_budget,
 }
 
 
@@ -613,6 +616,16 @@ def render(results: dict[str, Any]) -> str:
         g = r["storage_proxy"]
         lines.append(
             f"| storage, {g['workers']} workers (trials/s; peak DB connections) | gRPC proxy: {g['grpc proxy']['trials_per_s']}; {g['grpc proxy']['peak_db_connections']} | direct: {g['direct']['trials_per_s']}; {g['direct']['peak_db_connections']} | {g['ratio_proxy_vs_direct']} | (measured, no target) |"
+        )
+    if "stream_vs_memory" in r:
+        s = r["stream_vs_memory"]
+        lines.append(
+            f"| data pipeline throughput ({s['images']} images, {s['size']} px; img/s) | stream {s['stream_img_per_s']} | memory {s['memory_img_per_s']} | {s['ratio']} | {s['target']} |"
+        )
+    if "over_budget" in r:
+        o = r["over_budget"]
+        lines.append(
+            f"| data over the budget ({o['images']} images, {o['decoded_mb']} MB decoded, budget {o['budget_mb']} MB; peak RSS growth MB) | {o['chosen']}: {o['stream_rss_growth_mb']} (workers' peak {o['stream_worker_peak_rss_mb']}) | memory: {o['memory_rss_growth_mb']} | {o['ratio']} | {o['target']} |"
         )
     if "workers" in r:
         w = r["workers"]

@@ -24,7 +24,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from search.trainer.config import TrainConfig
-from search.trainer.data import Dataset, Split
+from search.trainer.data.dataset import Dataset
+from search.trainer.data.pipeline import MemorySplit
 from search.trainer.loop import Trainer
 
 
@@ -32,9 +33,22 @@ def synthetic(n: int, size: int, classes: int = 10) -> Dataset:
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=g)
     labels = torch.randint(0, classes, (n,), generator=g)
-    split = Split(images, labels)
-    small = Split(images[:256], labels[:256])
-    return Dataset(split, small, small, tuple(map(str, range(classes))), (0.5,) * 3, (0.25,) * 3)
+    split = MemorySplit(images, labels)
+    small = MemorySplit(images[:256], labels[:256])
+    return Dataset(
+        split,
+        small,
+        small,
+        classes=tuple(map(str, range(classes))),
+        channels=3,
+        size=size,
+        mean=(0.5,) * 3,
+        std=(0.25,) * 3,
+        crop_pct=1.0,
+        interpolation="bilinear",
+        cache="memory",
+        cache_reason="synthetic",
+    )
 
 
 class Utilisation:

@@ -8,7 +8,6 @@ import pytest
 from objectives.classify import ClassifyObjective
 from search.store.checkpoint import BestKeeper, read_checkpoint_dir
 from search.study.config import load_study_config
-
 from tests.conftest import write_study
 
 

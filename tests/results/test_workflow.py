@@ -20,6 +20,16 @@ from search.yaml_dataclasses import to_mapping
 # Argument names (argparse dests) of timm's train.py, the ones an exported file could touch.
 TIMM_TRAIN_PY_ARGS = set(
     [
+        # augmentation, by the argparse dests of timm 1.0's train.py
+        "hflip",
+        "vflip",
+        "scale",
+        "ratio",
+        "color_jitter",
+        "aa",
+        "reprob",
+        "mixup",
+        "cutmix",
         "data",
         "data_dir",
         "dataset",

@@ -10,14 +10,14 @@ import yaml
 
 from search.cli import main
 from search.study.config import load_study_config
-
 from tests.conftest import REPO, SMALL_STUDY, image_folder, write_study
 
 BASE = yaml.safe_load(SMALL_STUDY)
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "studies").glob("*.yaml")), ids=lambda p: p.stem)
-def test_every_shipped_study_loads(path: Path):
+def test_every_shipped_study_loads(path: Path, monkeypatch):
+    monkeypatch.chdir(REPO)  # data paths in study files are relative to the project
     config = load_study_config(str(path))
     assert config.space and config.direction == "maximize"
     assert config.train.model == "test_resnet"
@@ -228,9 +228,7 @@ def test_yaml_is_read_safely(workdir, capsys):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize(
-    "classes, modes, words", [(1, ("L",), "at least 2 class"), (2, ("L", "RGB"), "mixed modes")]
-)
+@pytest.mark.parametrize("classes, modes, words", [(1, ("L",), "at least 2 class")])
 def test_bad_image_folders_are_refused_before_anything_is_written(
     workdir, capsys, classes, modes, words
 ):

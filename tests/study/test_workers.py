@@ -15,7 +15,6 @@ from search.env import THREADS_ENV
 from search.store.checkpoint import WEIGHTS, BestKeeper
 from search.store.paths import study_dir
 from search.study.workers import worker_argv, worker_envs
-
 from tests.conftest import SMALL_STUDY, popen_cli, run_cli, wait_for_file, write_study
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)

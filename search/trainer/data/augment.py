@@ -1,0 +1,98 @@
+"""Augmentation with timm's own transforms and Mixup, under timm train.py's key names.
+
+Per-image transforms (crop, flips, colour jitter, AutoAugment) run on PIL images, as timm's
+`create_transform(use_prefetcher=True)` builds them, and yield uint8 tensors. Random erasing,
+Mixup and CutMix run on the normalised batch on the device, as timm's prefetcher does.
+Evaluation is deterministic: resize, then centre crop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import torch
+
+if TYPE_CHECKING:
+    from search.trainer.config import TrainConfig
+
+BatchAugment = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+def image_augmented(config: TrainConfig) -> bool:
+    """Whether the study asks for any per-image augmentation."""
+    return bool(
+        config.hflip
+        or config.vflip
+        or config.scale is not None
+        or config.ratio is not None
+        or config.color_jitter
+        or config.aa
+    )
+
+
+def mixes(config: TrainConfig) -> bool:
+    """Whether targets become soft (Mixup or CutMix)."""
+    return config.mixup > 0 or config.cutmix > 0
+
+
+def eval_transform(size: int, crop_pct: float, interpolation: str):
+    from timm.data import create_transform
+
+    return create_transform(
+        size, is_training=False, use_prefetcher=True, crop_pct=crop_pct, interpolation=interpolation
+    )
+
+
+def train_transform(config: TrainConfig, size: int, interpolation: str):
+    """timm's training transform for the study's keys, or None when nothing is augmented."""
+    from timm.data import create_transform
+
+    if not image_augmented(config):
+        return None
+    return create_transform(
+        size,
+        is_training=True,
+        use_prefetcher=True,
+        # Without `scale` the crop keeps the whole image: only what the study names changes it.
+        scale=tuple(config.scale) if config.scale is not None else (1.0, 1.0),
+        ratio=tuple(config.ratio) if config.ratio is not None else (1.0, 1.0),
+        hflip=config.hflip,
+        vflip=config.vflip,
+        color_jitter=config.color_jitter,
+        auto_augment=config.aa,
+        interpolation=interpolation,
+    )
+
+
+def batch_augment(
+    config: TrainConfig, num_classes: int, device: torch.device
+) -> BatchAugment | None:
+    """Random erasing and Mixup/CutMix on a normalised batch, or None when neither is on."""
+    from timm.data import Mixup
+    from timm.data.random_erasing import RandomErasing
+
+    erase = (
+        RandomErasing(config.reprob, mode="pixel", device=str(device)) if config.reprob else None
+    )
+    mix = (
+        Mixup(
+            mixup_alpha=config.mixup,
+            cutmix_alpha=config.cutmix,
+            label_smoothing=config.smoothing if config.loss == "label_smoothing" else 0.0,
+            num_classes=num_classes,
+        )
+        if mixes(config)
+        else None
+    )
+    if erase is None and mix is None:
+        return None
+
+    def augment(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if erase is not None:
+            x = erase(x)
+        if mix is not None:
+            x, y = mix(x, y)
+        return x, y
+
+    return augment

@@ -1,0 +1,109 @@
+"""Which images to train on, how to split them, and how to read them: a study's `train.data`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+from search.errors import shown
+from search.registry import UnknownNameError
+from search.yaml_dataclasses import FieldError, check_seed
+
+BUILTIN_DATASETS = ("mnist", "mnist-longtail")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which images to train on, how to split them, and how to read them."""
+
+    name: str = "mnist"
+    """A built-in dataset (mnist, mnist-longtail); set automatically for `path` and `csv`."""
+    path: str | None = None
+    """An ImageFolder (a sub-directory of images per class), or a pre-split root holding
+    train/ and val/ (or validation/), and optionally test/, each an ImageFolder."""
+    csv: str | None = None
+    """A CSV (or .tsv) manifest with a row per image; paths are relative to its folder."""
+    path_column: str = "path"
+    label_columns: tuple[str, ...] = ("label",)
+    """One column, or several combined into one class (mask, gender -> mask_gender)."""
+    split_column: str | None = None
+    """A column of train, val or test: the split is given, not cut."""
+    group_column: str | None = None
+    """A column naming a group (a person, say): no group spans two splits."""
+    image_size: int | None = None
+    """Square input size; default: the model's pretrained size (MNIST keeps its 28 px)."""
+    channels: int | None = None
+    """1 (grayscale) or 3 (RGB): every image is converted; default 3 (MNIST: 1)."""
+    crop_pct: float | None = None
+    """Evaluation resizes to image_size / crop_pct, then centre-crops; default the model's."""
+    interpolation: str | None = None
+    """bilinear, bicubic, ...; default the model's."""
+    mean: tuple[float, ...] | None = None
+    """Normalisation; default the model's pretrained mean (MNIST: its own statistics)."""
+    std: tuple[float, ...] | None = None
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    imbalance: float = 0.1
+    """mnist-longtail only: the rarest class keeps this fraction of its images."""
+    seed: int = 0
+    """Seed of the split, fixed across trials so that every trial sees the same validation set."""
+    cache: Literal["auto", "memory", "stream"] = "auto"
+    """memory: decode every image once; stream: decode per batch; auto: memory if it fits."""
+    memory_gb: float | None = None
+    """The most decoded images held in memory, in GB; default 40% of this machine's memory."""
+    workers: int | None = None
+    """DataLoader worker processes. Default: none for images in memory (their per-image
+    transforms are cheap, and on few cores worker processes would take torch's), and half
+    the cores, at most 4, when streaming."""
+
+    def __post_init__(self) -> None:
+        check_seed("seed", self.seed)
+        if self.path is not None and self.csv is not None:
+            raise FieldError("csv", "give either path or csv, not both")
+        source = self.path if self.path is not None else self.csv
+        if source is not None:
+            if self.name not in ("mnist", "folder", "csv"):
+                raise FieldError(
+                    "name",
+                    f"give either a built-in name or a path, not both (got {shown(self.name)})",
+                )
+            object.__setattr__(self, "name", "folder" if self.path is not None else "csv")
+            exists = os.path.isdir if self.path is not None else os.path.isfile
+            if not exists(source):
+                kind = "directory" if self.path is not None else "file"
+                raise FieldError(
+                    "path" if self.path is not None else "csv", f"no such {kind}: {shown(source)}"
+                )
+        elif self.name in ("folder", "csv"):
+            raise FieldError(
+                "path" if self.name == "folder" else "csv",
+                f"is required when name is {self.name!r}",
+            )
+        elif self.name not in BUILTIN_DATASETS:
+            err = UnknownNameError("dataset", self.name, list(BUILTIN_DATASETS))
+            raise FieldError("name", str(err))
+        if self.image_size is not None and not 8 <= self.image_size <= 1024:
+            raise FieldError("image_size", f"must be between 8 and 1024, got {self.image_size}")
+        if self.channels not in (None, 1, 3):
+            raise FieldError("channels", f"must be 1 or 3, got {self.channels}")
+        if self.name in BUILTIN_DATASETS and self.channels == 3:
+            raise FieldError("channels", "the built-in MNIST has 1 channel")
+        for name in ("val_fraction", "test_fraction"):
+            value = getattr(self, name)
+            if not 0.0 < value < 0.5:
+                raise FieldError(name, f"must be > 0 and < 0.5, got {value}")
+        if not 0.0 < self.imbalance <= 1.0:
+            raise FieldError("imbalance", f"must be > 0 and <= 1, got {self.imbalance}")
+        if self.crop_pct is not None and not 0.0 < self.crop_pct <= 1.0:
+            raise FieldError("crop_pct", f"must be > 0 and <= 1, got {self.crop_pct}")
+        for name in ("mean", "std"):
+            value = getattr(self, name)
+            if value is not None and len(value) not in (1, 3):
+                raise FieldError(name, f"needs 1 or 3 values, got {len(value)}")
+        if self.memory_gb is not None and not self.memory_gb > 0:
+            raise FieldError("memory_gb", f"must be > 0, got {self.memory_gb}")
+        if self.workers is not None and self.workers < 0:
+            raise FieldError("workers", f"must be >= 0, got {self.workers}")
+        if not self.label_columns:
+            raise FieldError("label_columns", "must name at least one column")

@@ -1,0 +1,169 @@
+"""Two pipelines behind one interface: images decoded once into memory, or streamed from disk.
+
+Both read images through `open_image` and the same deterministic eval transform, so a model
+sees identical pixels either way; only where the decoding happens differs. Batches come as
+uint8 (N, C, H, W) tensors and labels: normalisation and batch-level augmentation happen on
+the device, where they are cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from search.trainer.data.errors import DataError
+
+Transform = Callable[[object], torch.Tensor]
+
+
+def open_image(file: str, channels: int):
+    """A PIL image in L (1 channel) or RGB (3); raises OSError for anything not decodable."""
+    from PIL import Image
+
+    if not os.path.isfile(file):  # a FIFO would block the read forever
+        raise OSError(f"{file}: not a regular file")
+    try:
+        with Image.open(file) as img:
+            img.load()
+            return img.convert("L" if channels == 1 else "RGB")
+    except (Image.DecompressionBombError, ValueError) as err:
+        raise OSError(f"{file}: {err}") from None
+
+
+@dataclass(frozen=True)
+class MemorySplit:
+    """Decoded images, uint8 (N, C, H, W), and labels (N,)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def to(self, device: torch.device | str) -> MemorySplit:
+        return MemorySplit(self.images.to(device), self.labels.to(device))
+
+    def pil(self, i: int):
+        from PIL import Image
+
+        array = self.images[i].permute(1, 2, 0).cpu().numpy()
+        return Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
+
+
+@dataclass(frozen=True)
+class StreamSplit:
+    """Image files and labels, decoded batch by batch."""
+
+    files: tuple[str, ...]
+    labels: torch.Tensor
+    channels: int
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def to(self, device: torch.device | str) -> StreamSplit:
+        return self  # nothing is held: batches move when they are made
+
+    def pil(self, i: int):
+        try:
+            return open_image(self.files[i], self.channels)
+        except OSError as err:
+            raise DataError(f"cannot decode {self.files[i]} while streaming: {err}") from None
+
+
+Split = MemorySplit | StreamSplit
+
+
+class EpochBatches(Sampler[list[int]]):
+    """Index batches of one pass; a new order from `generator` each pass when shuffling.
+
+    Both pipelines draw their order here, so with the same seed they see the same batches.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        batch_size: int,
+        *,
+        shuffle: bool,
+        generator: torch.Generator | None,
+        even: bool = False,
+    ) -> None:
+        self.n, self.batch_size, self.shuffle, self.generator, self.even = (
+            n,
+            batch_size,
+            shuffle,
+            generator,
+            even,
+        )
+
+    def __iter__(self) -> Iterator[list[int]]:
+        order = (
+            torch.randperm(self.n, generator=self.generator)
+            if self.shuffle
+            else torch.arange(self.n)
+        )
+        for start in range(0, self.n, self.batch_size):
+            batch = order[start : start + self.batch_size]
+            if self.even and len(batch) % 2:  # Mixup pairs each image with another
+                batch = batch[:-1]
+            if len(batch):
+                yield batch.tolist()
+
+    def __len__(self) -> int:
+        return (self.n + self.batch_size - 1) // self.batch_size
+
+
+class _Items(torch.utils.data.Dataset):
+    def __init__(self, split: Split, transform: Transform) -> None:
+        self.split = split
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.transform(self.split.pil(i)), int(self.split.labels[i])
+
+
+class Batches:
+    """Batches of one split, as often as asked: a pass per call of `__iter__`.
+
+    A split in memory without a per-image transform is sliced as tensors (the fast path);
+    anything else goes through a DataLoader whose worker processes outlive the pass.
+    """
+
+    def __init__(
+        self,
+        split: Split,
+        sampler: EpochBatches,
+        transform: Transform | None,
+        *,
+        workers: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
+        self.split = split
+        self.sampler = sampler
+        self.loader = None
+        if transform is not None or isinstance(split, StreamSplit):
+            assert transform is not None, "a streamed split needs its eval transform"
+            self.loader = DataLoader(
+                _Items(split, transform),
+                batch_sampler=sampler,
+                num_workers=workers,
+                persistent_workers=workers > 0,
+                pin_memory=pin_memory,
+            )
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        if self.loader is not None:
+            yield from self.loader
+            return
+        assert isinstance(self.split, MemorySplit)
+        for idx in self.sampler:
+            index = torch.tensor(idx, device=self.split.labels.device)
+            yield self.split.images[index], self.split.labels[index]

@@ -1,0 +1,36 @@
+"""A user dataset's input size and normalisation, from the model's pretrained config."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from search.trainer.data.config import BUILTIN_DATASETS, DataConfig
+
+
+def resolve_data_config(data: DataConfig, model: str) -> DataConfig:
+    """`data` with what the study left unset taken from timm's config for `model`.
+
+    Image size, crop_pct, interpolation, mean and std follow `timm.data.resolve_data_config`:
+    pretrained weights expect their own. A single-channel dataset takes the mean of the
+    model's per-channel values. The built-in MNIST keeps its 28 px and its own statistics.
+    """
+    if data.name in BUILTIN_DATASETS:
+        return data
+    import timm.data
+    from timm.models import get_pretrained_cfg
+
+    pretrained = get_pretrained_cfg(model)
+    cfg = timm.data.resolve_data_config(pretrained_cfg=pretrained.to_dict() if pretrained else {})
+    channels = data.channels or 3
+    mean, std = cfg["mean"], cfg["std"]
+    if channels == 1:
+        mean, std = (sum(mean) / len(mean),), (sum(std) / len(std),)
+    return dataclasses.replace(
+        data,
+        image_size=data.image_size or cfg["input_size"][-1],
+        crop_pct=data.crop_pct or cfg["crop_pct"],
+        interpolation=data.interpolation or cfg["interpolation"],
+        mean=data.mean or tuple(mean),
+        std=data.std or tuple(std),
+        channels=channels,
+    )
