@@ -106,6 +106,7 @@ class ClassifyObjective:
                 "value": best_value,
                 "epoch": best_epoch,
                 "classes": list(trainer.dataset.classes),
+                "preprocess": trainer.dataset.preprocessing(),
                 "history": history,
             }
             self.keeper.stage(trial, best_weights, to_mapping(config), summary)

@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[Command, AddArguments]] = {
     "export": (results.export, results.add_export),
     "train": (final.train, final.add_train),
     "evaluate": (final.evaluate, final.add_evaluate),
+    "predict": (final.predict, final.add_predict),
     "report": (results.report, results.add_report),
     "dashboard": (results.dashboard, results.add_dashboard),
 }
@@ -53,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         "timm models, pruned on validation macro-F1, with the best checkpoint of each study kept.",
         epilog="workflow:\n  search data --study lr-sched\n  search run --study lr-sched\n  search dashboard --study lr-sched\n"
         "  search export --study lr-sched -o best.yaml\n  search train --config best.yaml\n"
-        "  search evaluate --checkpoint runs/train/best/best",
+        "  search evaluate --checkpoint runs/train/best/best\n"
+        "  search predict --checkpoint runs/train/best/best --images new/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(

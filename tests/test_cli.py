@@ -130,6 +130,7 @@ def test_help_teaches_with_examples(workdir: Path):
         "export",
         "train",
         "evaluate",
+        "predict",
         "report",
         "dashboard",
     }

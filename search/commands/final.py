@@ -64,27 +64,179 @@ def add_evaluate(p: argparse.ArgumentParser) -> None:
         "--checkpoint",
         required=True,
         metavar="DIR",
-        help="a directory with model.safetensors and config.yaml",
+        help="a directory with model.safetensors, config.yaml and metrics.json",
     )
-    p.add_argument("--split", choices=("val", "test"), default="test")
+    p.add_argument(
+        "--split",
+        choices=("val", "test"),
+        default="test",
+        help="a split of the data the checkpoint was trained on (default test)",
+    )
+    p.add_argument(
+        "--data",
+        metavar="PATH|CSV",
+        help="a labelled set it never saw instead: an ImageFolder, or a CSV with the "
+        "checkpoint's path and label columns",
+    )
+    p.add_argument("-o", "--output", metavar="DIR", help="confusion PNG (default runs/evaluate)")
     p.add_argument("--json", action="store_true")
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    """Evaluate a checkpoint directory (a study's best/ or a `search train` output).
+    """Evaluate a checkpoint: per-class precision, recall, F1, confusion matrix, ROC-AUC.
+
+    On a split of its own data (--split), or on a labelled set it never saw (--data).
 
     examples:
       search evaluate --checkpoint runs/lr-sched/best
       search evaluate --checkpoint runs/train/best/best --split test --json
+      search evaluate --checkpoint runs/train/best/best --data new/labels.csv
     """
-    from search.results.final import evaluate_checkpoint
+    from search.results.plots import plot_confusion
+    from search.store.paths import evaluation_dir
 
-    metrics, classes = evaluate_checkpoint(args.checkpoint, args.split)
+    if args.data:
+        from search.results.predict import Predictor, evaluate_files
+
+        predictor = Predictor(args.checkpoint)
+        files, labels = _labelled(args.data, predictor)
+        metrics, unreadable = evaluate_files(predictor, files, labels)
+        classes, title = predictor.classes, args.data
+    else:
+        from search.results.final import evaluate_checkpoint
+
+        metrics, classes = evaluate_checkpoint(args.checkpoint, args.split)
+        unreadable, title = [], args.split
+    out = Path(args.output) if args.output else evaluation_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    png = plot_confusion(metrics, classes, out / "confusion.png", f"confusion: {title}")
     if args.json:
         per_class = dict(zip(classes, metrics.per_class()))
         print(
-            json.dumps({"split": args.split, **metrics.as_dict(), "per_class": per_class}, indent=2)
+            json.dumps(
+                {
+                    "data": title,
+                    **metrics.as_dict(),
+                    "per_class": per_class,
+                    "unreadable": unreadable,
+                    "confusion_png": str(png),
+                },
+                indent=2,
+            )
         )
     else:
-        _print_metrics(f"{args.split} ({args.checkpoint})", metrics, classes)
+        _print_metrics(f"{title} ({args.checkpoint})", metrics, classes)
+        print(f"ROC-AUC (macro, one-vs-rest) {metrics.roc_auc:.4f}\nconfusion matrix {png}")
+        if unreadable:
+            print(f"unreadable {len(unreadable)}: {', '.join(unreadable[:5])}")
+    return 0
+
+
+def _labelled(data: str, predictor) -> tuple[list[str], list[int]]:
+    """Files and labels (as the checkpoint's class indices) of an external labelled set."""
+    import dataclasses
+
+    from search.errors import SearchError
+    from search.trainer.data.config import DataConfig
+    from search.trainer.data.sources import list_samples
+
+    own = predictor.config.data
+    columns = {
+        "path_column": own.path_column,
+        "label_columns": own.label_columns,
+    }
+    if data.endswith((".csv", ".tsv", ".tab")):
+        config = DataConfig(csv=data, **columns)
+    else:
+        config = dataclasses.replace(DataConfig(path=data), **columns)
+    samples = list_samples(config)
+    unknown = sorted(set(samples.classes) - set(predictor.classes))
+    if unknown:
+        raise SearchError(
+            f"--data {data}: classes the checkpoint does not know: {', '.join(unknown[:5])}; "
+            f"it knows: {', '.join(predictor.classes)}"
+        )
+    index = {name: k for k, name in enumerate(predictor.classes)}
+    return samples.files, [index[samples.classes[label]] for label in samples.labels]
+
+
+def add_predict(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", required=True, metavar="DIR", help="a checkpoint directory")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--images", metavar="DIR", help="every image under DIR")
+    source.add_argument(
+        "--csv", metavar="FILE", help="the images a CSV lists (paths relative to it)"
+    )
+    p.add_argument("--path-column", default="path", help="the CSV's path column (default path)")
+    p.add_argument(
+        "-o",
+        "--output",
+        default="predictions.csv",
+        metavar="FILE",
+        help="(default predictions.csv)",
+    )
+    p.add_argument("--top-k", type=positive(int), default=1, metavar="K", help="classes per row")
+    p.add_argument("--tta", choices=("hflip",), help="average with the mirrored image")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def predict(args: argparse.Namespace) -> int:
+    """Predict classes of new images with a checkpoint; writes one CSV row per image.
+
+    Images stream through the checkpoint's own eval transform, so they need not fit in memory;
+    unreadable files get a row with an error, not a crash.
+
+    examples:
+      search predict --checkpoint runs/train/best/best --images new/ -o predictions.csv
+      search predict --checkpoint runs/lr-sched/best --csv test.csv --top-k 3 --tta hflip
+    """
+    import csv
+    import io
+    import os
+
+    from tqdm.auto import tqdm
+
+    from search.commands.common import output_file
+    from search.errors import SearchError
+    from search.results.predict import (
+        Predictor,
+        list_images,
+        prediction_fields,
+        prediction_rows,
+    )
+    from search.store import atomic
+
+    target = output_file(args.output)
+    if args.images:
+        files = list_images(args.images)
+    else:
+        import pandas as pd
+
+        table = pd.read_csv(args.csv, sep="\t" if args.csv.endswith(".tsv") else ",", dtype=str)
+        if args.path_column not in table.columns:
+            raise SearchError(
+                f"{args.csv}: no column {args.path_column!r}; its columns: "
+                f"{', '.join(map(str, table.columns[:20]))} (choose one with --path-column)"
+            )
+        base = os.path.dirname(os.path.abspath(args.csv))
+        files = [os.path.join(base, p) for p in table[args.path_column]]
+    if not files:
+        raise SearchError(f"no images in {args.images or args.csv}")
+    predictor = Predictor(args.checkpoint)
+    bar = tqdm(total=len(files), unit="image", disable=args.quiet, dynamic_ncols=True)
+    rows = list(
+        prediction_rows(predictor, files, top_k=args.top_k, tta=args.tta, progress=bar.update)
+    )
+    bar.close()
+    text = io.StringIO()
+    fields = prediction_fields(args.top_k, len(predictor.classes))
+    writer = csv.DictWriter(text, fieldnames=fields, restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic.write_text(target, text.getvalue())
+    bad = [r["path"] for r in rows if r["error"]]
+    print(
+        f"wrote {target}: {len(rows) - len(bad)} predictions"
+        + (f", {len(bad)} unreadable: {', '.join(bad[:5])}" if bad else "")
+    )
     return 0

@@ -113,13 +113,21 @@ def export(args: argparse.Namespace) -> int:
             f"study {record['study']!r} was not created by `search run`: its best trial has no "
             "training config to export"
         )
-    text = export_text(record)
+    text = export_text(record, _preprocess(record))
     if target is None:
         sys.stdout.write(text)
     else:
         atomic.write_text(target, text)
         print(f"wrote {target}")
     return 0
+
+
+def _preprocess(record: dict) -> dict | None:
+    """The best checkpoint's recorded image preparation, when it is here to read."""
+    if record["checkpoint"] is None:
+        return None
+    metrics = Path(record["checkpoint"]) / "metrics.json"
+    return json.loads(metrics.read_text()).get("preprocess") if metrics.is_file() else None
 
 
 def add_trials(p: argparse.ArgumentParser) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 
 import torch
 
-from search.errors import SearchError
+from search.errors import ConfigError, SearchError
+from search.results.export import import_mapping
 from search.store import atomic
 from search.store.checkpoint import CONFIG, METRICS, WEIGHTS, write_checkpoint_dir
 from search.trainer.checks import check_train_config
@@ -19,7 +20,7 @@ from search.trainer.config import TrainConfig
 from search.trainer.loop import Trainer
 from search.trainer.metrics import Metrics
 from search.trainer.model import load_state_dict, load_weights_into
-from search.yaml_dataclasses import load, to_mapping
+from search.yaml_dataclasses import from_mapping, read_yaml, to_mapping
 
 LAST_STATE = "state.pt"
 
@@ -33,8 +34,12 @@ class FinalResult:
 
 
 def load_train_config(path: str) -> TrainConfig:
-    """An exported config, checked as a study's `train` is before anything trains."""
-    config = load(TrainConfig, path)
+    """An exported config (or a plain TrainConfig file), checked as a study's `train` is."""
+    data = read_yaml(path)
+    if not data or not isinstance(data, dict):
+        what = "is empty; expected" if not data else "expected"
+        raise ConfigError(path, "", f"{what} a mapping of training keys (from `search export`)")
+    config = from_mapping(TrainConfig, import_mapping(data), source=path)
     check_train_config(config, path)
     return config
 
@@ -89,6 +94,7 @@ def train_final(
                 "metric": "val_macro_f1",
                 "epoch": best_epoch,
                 "classes": list(trainer.dataset.classes),
+                "preprocess": trainer.dataset.preprocessing(),
                 "history": history,
             }
             write_checkpoint_dir(out / "best", trainer.weights(), to_mapping(config), metrics)

@@ -50,6 +50,10 @@ def data_report_dir(study_name: str) -> Path:
     return RUNS_DIR / "data" / study_name
 
 
+def evaluation_dir() -> Path:
+    return RUNS_DIR / "evaluate"
+
+
 def report_dir(study_name: str, storage_url: str) -> Path:
     return study_dir(study_name, storage_url) / "report"
 

@@ -22,6 +22,7 @@ METRICS = {
     "val_accuracy": "maximize",
     "val_macro_precision": "maximize",
     "val_macro_recall": "maximize",
+    "val_roc_auc": "maximize",
     "val_loss": "minimize",
 }
 """A study's metric: a key of `EpochResult.record()`, and whether to maximize it."""

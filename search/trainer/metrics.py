@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
-from torchmetrics.classification import MulticlassConfusionMatrix
+from torchmetrics.classification import MulticlassAUROC, MulticlassConfusionMatrix
 
 
 @dataclass(frozen=True)
@@ -18,9 +19,11 @@ class Metrics:
     macro_recall: float
     loss: float
     confusion: list[list[int]]
+    roc_auc: float = float("nan")
+    """Macro one-vs-rest ROC-AUC of the predicted probabilities (threshold-free)."""
 
     def as_dict(self, prefix: str = "") -> dict[str, float]:
-        names = ("macro_f1", "accuracy", "macro_precision", "macro_recall", "loss")
+        names = ("macro_f1", "accuracy", "macro_precision", "macro_recall", "loss", "roc_auc")
         return {f"{prefix}{name}": getattr(self, name) for name in names}
 
     def per_class(self) -> list[dict[str, float]]:
@@ -48,7 +51,9 @@ def _rates(cm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return _safe_div(tp, tp + fp), _safe_div(tp, tp + fn), _safe_div(2 * tp, 2 * tp + fp + fn)
 
 
-def metrics_from_confusion(confusion: torch.Tensor, loss: float = float("nan")) -> Metrics:
+def metrics_from_confusion(
+    confusion: torch.Tensor, loss: float = float("nan"), roc_auc: float = float("nan")
+) -> Metrics:
     cm = confusion.detach().to("cpu", torch.float64)
     precision, recall, f1 = _rates(cm)
     total = cm.sum()
@@ -59,6 +64,7 @@ def metrics_from_confusion(confusion: torch.Tensor, loss: float = float("nan")) 
         macro_recall=recall.mean().item(),
         loss=loss,
         confusion=confusion.to("cpu", torch.int64).tolist(),
+        roc_auc=roc_auc,
     )
 
 
@@ -69,6 +75,10 @@ class ConfusionCounter:
         self._matrix = MulticlassConfusionMatrix(num_classes=num_classes, validate_args=False).to(
             device
         )
+        # Exact (thresholds=None): it keeps every probability of the split, N x C floats.
+        self._auroc = MulticlassAUROC(
+            num_classes=num_classes, average="macro", thresholds=None, validate_args=False
+        ).to(device)
         self._loss_sum: torch.Tensor | float = 0.0  # a tensor on the device: no sync per batch
         self._count = 0
 
@@ -76,10 +86,14 @@ class ConfusionCounter:
         self, logits: torch.Tensor, target: torch.Tensor, loss: torch.Tensor | None = None
     ) -> None:
         self._matrix.update(logits.argmax(dim=-1), target)
+        self._auroc.update(logits.float().softmax(dim=-1), target)
         if loss is not None:
             self._loss_sum = self._loss_sum + loss.detach() * len(target)
             self._count += len(target)
 
     def compute(self) -> Metrics:
         mean_loss = float(self._loss_sum) / self._count if self._count else float("nan")
-        return metrics_from_confusion(self._matrix.compute(), mean_loss)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a class absent from the split scores 0, as documented
+            roc_auc = float(self._auroc.compute())
+        return metrics_from_confusion(self._matrix.compute(), mean_loss, roc_auc)

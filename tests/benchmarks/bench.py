@@ -31,7 +31,6 @@ from search.store.storage import open_storage
 from search.study.config import load_study_config
 from search.study.create import create_or_resume
 from search.study.runner import run_study
-from tests.benchmarks.data_bench import bench_over_budget, bench_stream_vs_memory
 from search.study.samplers import create_sampler
 from search.study.space import suggest
 from search.trainer.config import DataConfig, TrainConfig
@@ -41,6 +40,7 @@ from search.trainer.losses import create_loss
 from search.trainer.metrics import ConfusionCounter
 from search.trainer.model import create_model
 from search.trainer.optim import create_optimizer, create_scheduler, step_scheduler
+from tests.benchmarks.data_bench import bench_over_budget, bench_stream_vs_memory
 
 REPO = Path(__file__).resolve().parents[2]
 warnings.filterwarnings("ignore", message=".*experimental.*")

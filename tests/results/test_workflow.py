@@ -12,103 +12,11 @@ import yaml
 from PIL import Image
 
 from search.cli import main
-from search.results.export import TIMM_KEYS, export_mapping
 from search.results.final import load_train_config
-from search.trainer.config import TrainConfig
-from search.yaml_dataclasses import to_mapping
-
-# Argument names (argparse dests) of timm's train.py, the ones an exported file could touch.
-TIMM_TRAIN_PY_ARGS = set(
-    [
-        # augmentation, by the argparse dests of timm 1.0's train.py
-        "hflip",
-        "vflip",
-        "scale",
-        "ratio",
-        "color_jitter",
-        "aa",
-        "reprob",
-        "mixup",
-        "cutmix",
-        "data",
-        "data_dir",
-        "dataset",
-        "train_split",
-        "val_split",
-        "model",
-        "pretrained",
-        "initial_checkpoint",
-        "resume",
-        "num_classes",
-        "gp",
-        "img_size",
-        "input_size",
-        "crop_pct",
-        "mean",
-        "std",
-        "interpolation",
-        "batch_size",
-        "validation_batch_size",
-        "channels_last",
-        "opt",
-        "opt_eps",
-        "opt_betas",
-        "momentum",
-        "weight_decay",
-        "clip_grad",
-        "clip_mode",
-        "layer_decay",
-        "sched",
-        "lr",
-        "lr_noise",
-        "lr_cycle_mul",
-        "lr_cycle_decay",
-        "lr_cycle_limit",
-        "warmup_lr",
-        "min_lr",
-        "epochs",
-        "start_epoch",
-        "decay_milestones",
-        "decay_epochs",
-        "warmup_epochs",
-        "cooldown_epochs",
-        "patience_epochs",
-        "decay_rate",
-        "no_aug",
-        "smoothing",
-        "drop",
-        "drop_path",
-        "seed",
-        "device",
-        "torchcompile",
-        "amp",
-        "amp_dtype",
-        "workers",
-        "pin_mem",
-        "output",
-        "experiment",
-        "eval_metric",
-        "log_interval",
-    ]
-)
 
 
 def _study(root: Path) -> optuna.Study:
     return optuna.load_study(study_name="small", storage=f"sqlite:///{root / 'runs' / 'search.db'}")
-
-
-@pytest.mark.parametrize("loss", ["ce", "label_smoothing", "focal"])
-def test_export_uses_timm_names_and_reads_back(loss):
-    mapping = export_mapping(to_mapping(TrainConfig(loss=loss, smoothing=0.15)))
-    assert tuple(mapping)[: len(TIMM_KEYS)] == TIMM_KEYS
-    assert set(TIMM_KEYS) <= TIMM_TRAIN_PY_ARGS
-    assert "device" not in mapping  # timm's --device must not become "auto"
-    # Keys only `search` reads must not set a timm argument; `data` is timm's deprecated
-    # positional, which --data-dir overrides.
-    search_only = set(mapping) - set(TIMM_KEYS)
-    assert search_only & TIMM_TRAIN_PY_ARGS <= {"data"}
-    assert mapping["smoothing"] == (0.15 if loss == "label_smoothing" else 0.0)
-    assert TrainConfig(**{**mapping, "data": TrainConfig().data}).loss == loss
 
 
 def test_round_trip_export_train_evaluate_reproduces_the_study_best(

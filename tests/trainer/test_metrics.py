@@ -53,3 +53,33 @@ def test_absent_class_scores_zero_and_per_class_report():
     assert rows[2] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     assert rows[0]["precision"] == pytest.approx(5 / 6) and rows[1]["recall"] == pytest.approx(0.8)
     assert m.accuracy == pytest.approx(0.9)
+
+
+def test_roc_auc_is_the_hand_computed_macro_one_vs_rest_value():
+    # 3 classes, 6 samples, no two scores of a class equal. For class c, AUC = P(score of a positive > score of a negative),
+    # ties counting one half, over every positive-negative pair.
+    probs = torch.tensor(
+        [
+            [0.7, 0.2, 0.1],
+            [0.45, 0.4, 0.15],
+            [0.2, 0.55, 0.25],
+            [0.3, 0.35, 0.35],
+            [0.1, 0.3, 0.6],
+            [0.46, 0.12, 0.42],
+        ]
+    )
+    target = torch.tensor([0, 0, 1, 1, 2, 2])
+
+    def auc(c: int) -> float:
+        pos = probs[target == c, c]
+        neg = probs[target != c, c]
+        wins = sum(float(p > n) + 0.5 * float(p == n) for p in pos for n in neg)
+        return wins / (len(pos) * len(neg))
+
+    expected = sum(auc(c) for c in range(3)) / 3
+    counter = ConfusionCounter(3)
+    counter.update(probs.log(), target)  # logits whose softmax is `probs`
+    assert counter.compute().roc_auc == pytest.approx(expected, abs=1e-6)
+    from sklearn.metrics import roc_auc_score
+
+    assert expected == pytest.approx(roc_auc_score(target, probs, multi_class="ovr"), abs=1e-9)

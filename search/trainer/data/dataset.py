@@ -44,6 +44,19 @@ class Dataset:
     def class_counts(self) -> torch.Tensor:
         return torch.bincount(self.train.labels.cpu(), minlength=self.num_classes)
 
+    def preprocessing(self) -> dict:
+        """How a model trained here expects its images: a checkpoint records it, so that it
+        can be used without this dataset (`search predict`)."""
+        return {
+            "classes": list(self.classes),
+            "size": self.size,
+            "channels": self.channels,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "crop_pct": self.crop_pct,
+            "interpolation": self.interpolation,
+        }
+
     def split(self, name: str) -> Split:
         if name not in ("train", "val", "test"):
             raise DataError(f"unknown split {name!r}; choose from: train, val, test")

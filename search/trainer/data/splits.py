@@ -44,23 +44,34 @@ def grouped(
     fractions: dict[str, float],
     generator: torch.Generator,
 ) -> dict[str, torch.Tensor]:
-    """Whole groups per split, filled greedily so that each class gets about its fraction."""
+    """Whole groups per split, filled greedily so that each class gets about its fraction.
+
+    Groups holding the rarest classes are placed first, while val and test still need them;
+    a group joins a split that still lacks one of its classes, unless it would take another
+    of its classes past twice its share there.
+    """
     members: dict[str, list[int]] = defaultdict(list)
     for i, group in enumerate(groups):
         members[group].append(i)
-    order = [list(members)[i] for i in torch.randperm(len(members), generator=generator)]
     totals = Counter(labels.tolist())
+    shuffled = [list(members)[i] for i in torch.randperm(len(members), generator=generator)]
+    rarity = {g: min(totals[k] for k in labels[members[g]].tolist()) for g in shuffled}
+    order = sorted(shuffled, key=rarity.__getitem__)  # stable: ties keep the random order
+    share = {
+        name: {k: max(1, round(n * fractions.get(name, 0))) for k, n in totals.items()}
+        for name in ("val", "test")
+    }
     filled = {name: Counter() for name in SPLITS}
     chosen: dict[str, list[int]] = {name: [] for name in SPLITS}
     for group in order:
         counts = Counter(labels[members[group]].tolist())
         target = "train"
         for name in ("val", "test"):
-            share = fractions.get(name, 0)
-            # The split takes the group while every class in it is still under its share.
-            if share > 0 and all(
-                filled[name][k] + n <= max(1, round(totals[k] * share)) for k, n in counts.items()
-            ):
+            if fractions.get(name, 0) <= 0:
+                continue
+            lacking = any(filled[name][k] < share[name][k] for k in counts)
+            fits = all(filled[name][k] + n <= 2 * share[name][k] for k, n in counts.items())
+            if lacking and fits:
                 target = name
                 break
         filled[target].update(counts)
