@@ -85,6 +85,9 @@ class ClassifyObjective:
             history.append(record)
             trial.set_user_attr("epochs_run", result.epoch)
             trial.set_user_attr("history", history)
+            trial.set_user_attr("cost", {"model": config.model, **trainer.cost()})
+            if trainer.oom_retries:
+                trial.set_user_attr("oom_retries", trainer.oom_retries)
             if best_value is None or self._better(value, best_value):
                 best_value, best_epoch = value, result.epoch
                 # Copy weights only when they could become the study's best checkpoint.

@@ -44,6 +44,13 @@ def reach(point: str) -> None:
         _hold(Path(hold_dir))
 
 
+def out_of_memory(batch: int) -> bool:
+    """Whether to simulate CUDA running out of memory: `SEARCH_FAULT_OOM_ABOVE=16` makes every
+    training step of more than 16 images fail as a GPU too small for them would."""
+    limit = os.environ.get("SEARCH_FAULT_OOM_ABOVE")
+    return limit is not None and batch > int(limit)
+
+
 def _hold(directory: Path) -> None:
     (directory / f"held-{os.getpid()}").touch()
     deadline = time.monotonic() + HOLD_LIMIT_S

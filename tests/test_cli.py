@@ -118,6 +118,38 @@ def test_the_csv_example_study_runs_through_the_cli(workdir: Path):
     assert config["data"]["group_column"] == "maker" and config["data"]["image_size"] == 32
 
 
+def test_model_select_records_cost_and_oom_retries_and_the_report_plots_them(workdir: Path):
+    shutil.copytree(REPO / "studies", workdir / "studies", dirs_exist_ok=True)
+    # A device that fits 32 images: every trial at batch 64 retries in halves.
+    done = run_cli(
+        "run",
+        "--study",
+        "model-select",
+        "--n-trials",
+        "4",
+        "--quiet",
+        cwd=workdir,
+        env={"SEARCH_FAULT_OOM_ABOVE": "32"},
+    )
+    assert done.returncode == 0, done.stderr
+    study = optuna.load_study(study_name="model-select", storage="sqlite:///runs/search.db")
+    assert len({t.params["model"] for t in study.trials}) > 1
+    for trial in study.trials:
+        assert trial.user_attrs["cost"]["model"] == trial.params["model"]
+        assert trial.user_attrs["oom_retries"][0] == {
+            "epoch": 1,
+            "micro_batch": 32,
+            "accumulation": 2,
+        }
+    rows = json.loads(
+        run_cli("trials", "--study", "model-select", "--format", "json", cwd=workdir).stdout
+    )
+    assert all(r["train_s"] > 0 and r["params"] > 0 and r["img_per_s"] > 0 for r in rows)
+    report = run_cli("report", "--study", "model-select", cwd=workdir)
+    assert report.returncode == 0, report.stderr
+    assert (workdir / "runs" / "model-select" / "report" / "cost.png").is_file()
+
+
 def test_help_teaches_with_examples(workdir: Path):
     from search.cli import COMMANDS
 

@@ -8,10 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import optuna
+from optuna.trial import TrialState
 
 from search.results.trials import trials_frame
 from search.store.storage import best_trial
 
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 PLOTS: dict[str, tuple[str, str]] = {
     "history": (
         "plot_optimization_history",
@@ -59,9 +61,41 @@ def write_report(study: optuna.Study, out: Path) -> dict[str, str]:
             skipped[name] = f"{caption}: not drawn ({err})"
         finally:
             plt.close("all")
+    if _plot_cost(study, out / "cost.png"):
+        written["cost"] = COST_CAPTION
     trials_frame(study).to_csv(out / "trials.csv", index=False)
     _write_index(study, out, written, skipped)
     return written
+
+
+COST_CAPTION = "The metric against training seconds, by model: what each model's F1 costs"
+
+
+def _plot_cost(study: optuna.Study, path: Path) -> bool:
+    """Each finished trial at (training seconds, best value), coloured by its model."""
+    import matplotlib.pyplot as plt
+
+    points: dict[str, list[tuple[float, float]]] = {}
+    for t in study.get_trials(deepcopy=False):
+        cost = t.user_attrs.get("cost")
+        history = t.user_attrs.get("history")
+        if not cost or not history or t.state not in FINISHED:
+            continue
+        value = t.value if t.value is not None else t.intermediate_values[t.last_step]
+        points.setdefault(cost["model"], []).append((cost["train_seconds"], value))
+    if not points:
+        return False
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for model, xy in sorted(points.items()):
+        ax.scatter(*zip(*xy), label=model, s=40, alpha=0.8)
+    ax.set_xlabel("training seconds (pruned trials stop early)")
+    ax.set_ylabel(study.user_attrs.get("metric", "value"))
+    ax.set_title("value against cost, by model")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
 
 
 def _write_index(

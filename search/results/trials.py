@@ -6,6 +6,14 @@ import optuna
 import pandas as pd
 
 BASE_COLUMNS = ["number", "state", "value", "epochs", "duration_s", "reason"]
+COST_COLUMNS = {
+    "model": "model",
+    "train_seconds": "train_s",
+    "images_per_second": "img_per_s",
+    "peak_memory_mb": "peak_mb",
+    "parameters": "params",
+}
+"""The trial's `cost` user attribute, as columns."""
 
 
 def _reasons(study: optuna.Study) -> dict[int, str]:
@@ -47,6 +55,11 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "reason": frame["number"].map(reasons).fillna(""),
         }
     )
+    costs = {t.number: t.user_attrs.get("cost", {}) for t in study.get_trials(deepcopy=False)}
+    for key, column in COST_COLUMNS.items():
+        if column == "model" and "params_model" in frame:
+            continue  # a searched model is already a parameter column
+        out[column] = frame["number"].map(lambda n, key=key: costs.get(n, {}).get(key))
     params = frame[[c for c in frame.columns if c.startswith("params_")]]
     return pd.concat([out, params.rename(columns=lambda c: c.removeprefix("params_"))], axis=1)
 

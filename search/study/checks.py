@@ -15,6 +15,7 @@ from search.study.samplers import create_sampler
 from search.study.space import suggest
 from search.trainer.checks import check_train_config
 from search.trainer.data.dataset import Dataset
+from search.trainer.model import check_model_name
 
 
 def check_study(config: StudyConfig, source: str, *, seed: int | None = None) -> Dataset:
@@ -25,6 +26,12 @@ def check_study(config: StudyConfig, source: str, *, seed: int | None = None) ->
     sampler = create_sampler(config.sampler, seed=seed, source=source)
     pruner = create_pruner(config.pruner, source=source)
     _try_one_trial(config, sampler, pruner, source)
+    searched_models = config.space.get("model")
+    for i, model in enumerate(searched_models.choices if searched_models else []):
+        try:
+            check_model_name(model)
+        except ValueError as err:
+            raise ConfigError(source, f"space.model.choices[{i}]", str(err)) from None
     return check_train_config(config.train, source, "train")
 
 

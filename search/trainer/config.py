@@ -30,9 +30,16 @@ class TrainConfig:
     """One training run, fully resolved: what `search export` writes and `search train` reads."""
 
     model: str = "test_resnet"
-    """Any timm model name; weights start random unless `weights` names a local file."""
+    """Any timm model name; searchable, with conditions on it (when: {model: [...]})."""
+    pretrained: bool = False
+    """Start from timm's pretrained weights (downloaded by timm, so online, or from its cache)."""
     weights: str | None = None
-    """A local state_dict (.safetensors or .pth) to start from; nothing is downloaded."""
+    """A local weights file (.safetensors or .pth) to start from, loaded by timm's own
+    pretrained loader: the classifier is replaced when the classes differ. Works offline."""
+    drop_rate: float = 0.0
+    """Dropout before the classifier (timm's drop_rate)."""
+    drop_path_rate: float = 0.0
+    """Stochastic depth (timm's drop_path_rate), for models that have it."""
     data: DataConfig = field(default_factory=DataConfig)
     epochs: int = 5
     batch_size: int = 64
@@ -52,7 +59,12 @@ class TrainConfig:
     min_lr: float = 0.0
     """CosineAnnealingLR's eta_min and ReduceLROnPlateau's min_lr."""
     warmup_epochs: int = 0
-    """Kept for timm's train.py; only 0 is supported."""
+    """Epochs of linear warmup from warmup_lr to lr, before the scheduler takes over."""
+    warmup_lr: float = 1e-5
+    layer_decay: float | None = None
+    """Layer-wise LR decay (timm's optimizer factory): earlier layers learn slower."""
+    clip_grad: float | None = None
+    """Clip the gradient norm to this value."""
     loss: str = "ce"
     """ce, label_smoothing, focal, soft_f1 or weighted_ce."""
     smoothing: float = 0.1
@@ -137,8 +149,20 @@ class TrainConfig:
                 f"mixup and cutmix make soft targets, which loss {self.loss} cannot take; "
                 "use ce or label_smoothing",
             )
-        if self.warmup_epochs != 0:
-            raise FieldError("warmup_epochs", f"only 0 is supported, got {self.warmup_epochs}")
+        if not 0 <= self.warmup_epochs < self.epochs:
+            raise FieldError(
+                "warmup_epochs",
+                f"must be >= 0 and < epochs ({self.epochs}), got {self.warmup_epochs}",
+            )
+        if not 0 < self.warmup_lr:
+            raise FieldError("warmup_lr", f"must be > 0, got {self.warmup_lr}")
+        for name in ("drop_rate", "drop_path_rate"):
+            if not 0 <= getattr(self, name) < 1:
+                raise FieldError(name, f"must be >= 0 and < 1, got {getattr(self, name)}")
+        if self.layer_decay is not None and not 0 < self.layer_decay <= 1:
+            raise FieldError("layer_decay", f"must be > 0 and <= 1, got {self.layer_decay}")
+        if self.clip_grad is not None and not self.clip_grad > 0:
+            raise FieldError("clip_grad", f"must be > 0, got {self.clip_grad}")
         if self.weights is not None and not os.path.isfile(self.weights):
             raise FieldError("weights", f"no such file: {shown(self.weights)}")
         check_seed("seed", self.seed)
@@ -152,6 +176,6 @@ class TrainConfig:
 SEARCHABLE = tuple(
     f.name
     for f in dataclasses.fields(TrainConfig)
-    if f.name not in ("model", "weights", "data", "device", "compile", "scale", "ratio")
+    if f.name not in ("weights", "data", "device", "compile", "scale", "ratio")
 )
 """TrainConfig fields that a study's search space may name."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from search import faults
 from search.trainer.config import TrainConfig
 from search.trainer.data.augment import mixes
 from search.trainer.data.dataset import Dataset
@@ -20,7 +23,10 @@ from search.trainer.data.resolve import resolve_data_config
 from search.trainer.losses import create_loss
 from search.trainer.metrics import ConfusionCounter, Metrics
 from search.trainer.model import create_model, load_weights_into
-from search.trainer.optim import create_optimizer, create_scheduler, step_scheduler
+from search.trainer.optim import create_optimizer, create_scheduler
+
+MIN_MICRO_BATCH = 2
+"""The smallest micro-batch an out-of-memory retry goes down to."""
 
 
 class NonFiniteLossError(RuntimeError):
@@ -75,7 +81,11 @@ class Trainer:
             config.model,
             num_classes=self.dataset.num_classes,
             in_chans=self.dataset.in_chans,
+            pretrained=config.pretrained,
             weights=config.weights,
+            drop_rate=config.drop_rate,
+            drop_path_rate=config.drop_path_rate,
+            image_size=self.dataset.size,
         ).to(self.device)
         if self.cuda:
             model = model.to(memory_format=torch.channels_last)
@@ -91,6 +101,13 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.feed = Feed(config, self.dataset, self.device, self.generator)
         self.epoch = 0
+        self.micro_batch = config.batch_size
+        self.accumulation = 1
+        self.oom_retries: list[dict[str, int]] = []
+        """Each time the batch was split after running out of memory: epoch, micro-batch, steps."""
+        self.train_seconds = 0.0
+        self.images_trained = 0
+        self.parameters = sum(p.numel() for p in model.parameters())
 
     def _autocast(self):
         if self.cuda:
@@ -102,18 +119,52 @@ class Trainer:
         return self.optimizer.param_groups[0]["lr"]
 
     def train_one_epoch(self) -> float:
-        """Train one pass over the training split; returns the mean training loss."""
+        """Train one pass over the training split; returns the mean training loss.
+
+        Out of CUDA memory, the pass starts again with half the micro-batch and twice the
+        gradient-accumulation steps (the same effective batch), down to MIN_MICRO_BATCH.
+        """
+        while True:
+            try:
+                return self._train_pass()
+            except torch.cuda.OutOfMemoryError:
+                if self.micro_batch // 2 < MIN_MICRO_BATCH:
+                    raise
+                self.optimizer.zero_grad(set_to_none=True)
+                gc.collect()
+                if self.cuda:
+                    torch.cuda.empty_cache()
+                self.micro_batch //= 2
+                self.accumulation *= 2
+                self.feed.set_batch_size(self.micro_batch)
+                self.oom_retries.append(
+                    {
+                        "epoch": self.epoch + 1,
+                        "micro_batch": self.micro_batch,
+                        "accumulation": self.accumulation,
+                    }
+                )
+
+    def _train_pass(self) -> float:
         self.model.train()
+        start = time.perf_counter()
         loss_sum = torch.zeros((), device=self.device)
         seen = 0
-        for x, y in self.feed.train():
-            self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad(set_to_none=True)
+        for step, (x, y) in enumerate(self.feed.train(), start=1):
+            if faults.out_of_memory(len(y)):
+                raise torch.cuda.OutOfMemoryError(f"simulated: micro-batch {len(y)}")
             with self._autocast():
                 loss = self.loss_fn(self.forward(x), y)
-            loss.backward()
-            self.optimizer.step()
+            (loss / self.accumulation).backward()
+            if step % self.accumulation == 0:
+                self._optimizer_step()
             loss_sum += loss.detach() * len(y)
             seen += len(y)
+        if step % self.accumulation:  # the epoch's last, partial accumulation
+            self._optimizer_step()
+        self.train_seconds += time.perf_counter() - start
+        self.images_trained += seen
         # One sync per epoch rather than per step; a NaN anywhere poisons the sum.
         mean_loss = loss_sum.item() / max(1, seen)
         if not math.isfinite(mean_loss):
@@ -122,6 +173,26 @@ class Trainer:
                 f"(lr={self.lr:.3g}, batch_size={self.config.batch_size}, loss={self.config.loss})"
             )
         return mean_loss
+
+    def _optimizer_step(self) -> None:
+        if self.config.clip_grad is not None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def cost(self) -> dict[str, float]:
+        """What training has cost so far: seconds, throughput, peak memory, parameters."""
+        if self.cuda:
+            peak = torch.cuda.max_memory_allocated(self.device)
+        else:  # the process's resident memory now: CPU training has no allocator peak to read
+            with open("/proc/self/statm") as f:
+                peak = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        return {
+            "train_seconds": round(self.train_seconds, 3),
+            "images_per_second": round(self.images_trained / max(self.train_seconds, 1e-9), 1),
+            "peak_memory_mb": round(peak / 2**20, 1),
+            "parameters": self.parameters,
+        }
 
     @torch.inference_mode()
     def evaluate(self, split: str = "val") -> Metrics:
@@ -141,7 +212,7 @@ class Trainer:
             lr = self.lr
             train_loss = self.train_one_epoch()
             val = self.evaluate("val")
-            step_scheduler(self.scheduler, val.macro_f1)
+            self.scheduler.step(val.macro_f1)
             self.epoch += 1
             yield EpochResult(self.epoch, train_loss, lr, val, time.perf_counter() - start)
 
@@ -157,7 +228,7 @@ class Trainer:
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {},
+            "scheduler": self.scheduler.state_dict(),
             "epoch": torch.tensor(self.epoch),
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
@@ -166,7 +237,7 @@ class Trainer:
     def load_training_state(self, state: dict) -> None:
         load_weights_into(self.model, state["model"], "the saved training state")
         self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None and state["scheduler"]:
+        if state["scheduler"]:
             self.scheduler.load_state_dict(state["scheduler"])
         self.epoch = int(state["epoch"])
         self.generator.set_state(state["generator"])

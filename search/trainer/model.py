@@ -1,4 +1,4 @@
-"""timm models, and weights that load only through safe formats."""
+"""timm models, their starting weights (pretrained, or a local file), and safe loading."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from search.errors import SearchError, shown
 
 
 class WeightsError(SearchError):
-    """Weights that cannot be loaded safely, or that do not fit the model."""
+    """Weights that cannot be loaded safely, cannot be had, or do not fit the model."""
 
 
 def check_model_name(name: str) -> None:
@@ -63,19 +63,63 @@ def load_weights_into(model: nn.Module, state: dict[str, torch.Tensor], source: 
         ) from None
 
 
-def create_model(
-    name: str, *, num_classes: int, in_chans: int, weights: str | None = None
-) -> nn.Module:
-    import timm
+def _overlay(name: str, weights: str) -> dict:
+    """timm's pretrained config pointed at a local file.
 
-    model = timm.create_model(name, pretrained=False, num_classes=num_classes, in_chans=in_chans)
+    The file's own number of classes is declared, so that timm keeps its classifier when it
+    fits the task and starts a fresh one when it does not.
+    """
+    from timm.models import get_pretrained_cfg
+
+    state = load_state_dict(weights)  # refuses a file that would run code before timm reads it
+    overlay = {"file": weights}
+    cfg = get_pretrained_cfg(name)
+    classifier = cfg.classifier if cfg is not None else None
+    if isinstance(classifier, str) and f"{classifier}.weight" in state:
+        overlay["num_classes"] = state[f"{classifier}.weight"].shape[0]
+    return overlay
+
+
+def create_model(
+    name: str,
+    *,
+    num_classes: int,
+    in_chans: int,
+    pretrained: bool = False,
+    weights: str | None = None,
+    drop_rate: float = 0.0,
+    drop_path_rate: float = 0.0,
+    image_size: int | None = None,
+) -> nn.Module:
+    """A timm model: random, timm's pretrained weights, or a local weights file.
+
+    Pretrained weights go through timm's own loader, which replaces the classifier for
+    `num_classes` and adapts the first convolution to `in_chans`. A model built for one input
+    size (a ViT) is built for `image_size`.
+    """
+    import timm
+    from timm.models import get_pretrained_cfg
+
+    kwargs: dict = {"num_classes": num_classes, "in_chans": in_chans}
+    cfg = get_pretrained_cfg(name)
+    if image_size is not None and cfg is not None and cfg.fixed_input_size:
+        kwargs["img_size"] = image_size
+    if drop_rate:
+        kwargs["drop_rate"] = drop_rate
+    if drop_path_rate:
+        kwargs["drop_path_rate"] = drop_path_rate
     if weights is not None:
-        own = model.state_dict()
-        # A classifier or stem of another shape (other classes, other channels) starts fresh.
-        state = {
-            k: v
-            for k, v in load_state_dict(weights).items()
-            if k in own and own[k].shape == v.shape
-        }
-        model.load_state_dict(state, strict=False)
-    return model
+        kwargs["pretrained_cfg_overlay"] = _overlay(name, weights)
+    if not (pretrained or weights is not None):
+        return timm.create_model(name, **kwargs)
+    try:
+        return timm.create_model(name, pretrained=True, **kwargs)
+    except WeightsError:
+        raise
+    except Exception as err:  # hub, network and file errors all mean: no weights here
+        first = " ".join(str(err).split())[:160] or type(err).__name__
+        where = weights or "timm's pretrained source (the Hugging Face hub)"
+        raise WeightsError(
+            f"model {name}: cannot load pretrained weights from {where} ({first}); offline, "
+            "download them on a connected machine and set weights: path/to/file"
+        ) from None

@@ -24,13 +24,19 @@ for _name in ("sgd", "momentum", "adam", "adamw", "nadam", "radam", "rmsprop", "
 def create_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     from timm.optim import create_optimizer_v2
 
-    return create_optimizer_v2(
+    optimizer = create_optimizer_v2(
         model,
         opt=OPTIMIZERS.get(config.opt),
         lr=config.lr,
         weight_decay=config.weight_decay,
         momentum=config.momentum,
+        layer_decay=config.layer_decay,
     )
+    # timm's layer decay leaves a per-group `lr_scale` for timm's schedulers to apply; torch's
+    # schedulers scale each group's own lr, so the scale goes into it here.
+    for group in optimizer.param_groups:
+        group["lr"] = config.lr * group.get("lr_scale", 1.0)
+    return optimizer
 
 
 SchedulerBuilder = Callable[
@@ -68,15 +74,45 @@ def _plateau(
     )
 
 
-def create_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):
-    return SCHEDULERS.get(config.sched)(optimizer, config)
+class Schedule:
+    """The learning rate, epoch by epoch: a linear warmup from `warmup_lr` over
+    `warmup_epochs` (as timm's schedulers warm up), then the named scheduler from its start."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, config: TrainConfig) -> None:
+        self.optimizer = optimizer
+        self.warmup = config.warmup_epochs
+        self.warmup_lr = config.warmup_lr
+        self.base = [group["lr"] for group in optimizer.param_groups]
+        # The scheduler spans the epochs after warmup (cosine ends at min_lr on the last one).
+        self.main = SCHEDULERS.get(config.sched)(
+            optimizer, config.replace(epochs=config.epochs - config.warmup_epochs, warmup_epochs=0)
+        )
+        self.epoch = 0
+        if self.warmup:
+            self._set(0)
+
+    def _set(self, epoch: int) -> None:
+        for group, base in zip(self.optimizer.param_groups, self.base):
+            group["lr"] = self.warmup_lr + (base - self.warmup_lr) * epoch / self.warmup
+
+    def step(self, val_metric: float) -> None:
+        """Advance one epoch; ReduceLROnPlateau steps on the validation metric, the others on time."""
+        self.epoch += 1
+        if self.epoch <= self.warmup:
+            self._set(self.epoch)  # at the last step: the base rate, where the scheduler starts
+        elif isinstance(self.main, lr_scheduler.ReduceLROnPlateau):
+            self.main.step(val_metric)
+        elif self.main is not None:
+            self.main.step()
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "main": self.main.state_dict() if self.main else {}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch = state["epoch"]
+        if self.main is not None and state["main"]:
+            self.main.load_state_dict(state["main"])
 
 
-def step_scheduler(scheduler, val_metric: float) -> None:
-    """Advance one epoch; ReduceLROnPlateau steps on the validation metric, the others on time."""
-    if scheduler is None:
-        return
-    if isinstance(scheduler, lr_scheduler.ReduceLROnPlateau):
-        scheduler.step(val_metric)
-    else:
-        scheduler.step()
+def create_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> Schedule:
+    return Schedule(optimizer, config)

@@ -91,7 +91,14 @@ def test_report_images_have_real_content(finished_study, monkeypatch, capsys):
     assert main(["report", "--study", "small", "-o", "report"]) == 0
     report = finished_study / "report"
     pngs = sorted(report.glob("*.png"))
-    assert {p.stem for p in pngs} == {"history", "intermediate", "importances", "parallel", "slice"}
+    assert {p.stem for p in pngs} == {
+        "history",
+        "intermediate",
+        "importances",
+        "parallel",
+        "slice",
+        "cost",
+    }
     for png in pngs:
         assert not _is_blank(png), png.name
     index = (report / "index.html").read_text()

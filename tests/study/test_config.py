@@ -107,9 +107,15 @@ BAD_FILES = [
     ),
     (
         "unsearchable-key",
-        ("space.model", {"type": "categorical", "choices": ["a"]}),
-        "space.model",
+        ("space.device", {"type": "categorical", "choices": ["cpu"]}),
+        "space.device",
         "not a searchable key",
+    ),
+    (
+        "unknown-searched-model",
+        ("space.model", {"type": "categorical", "choices": ["test_resnet", "resnet_9000"]}),
+        "space.model.choices[1]",
+        "unknown timm model 'resnet_9000'",
     ),
     (
         "when-unknown-param",

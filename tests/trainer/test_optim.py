@@ -11,7 +11,6 @@ from search.trainer.optim import (
     SCHEDULERS,
     create_optimizer,
     create_scheduler,
-    step_scheduler,
 )
 
 
@@ -54,7 +53,7 @@ def _trajectory(config: TrainConfig, metrics: list[float]) -> list[float]:
     for metric in metrics:
         lrs.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
-        step_scheduler(scheduler, metric)
+        scheduler.step(metric)
     return lrs
 
 
@@ -80,6 +79,33 @@ def test_plateau_steps_on_the_validation_metric():
 
 def test_no_scheduler_keeps_lr():
     assert _trajectory(TrainConfig(lr=0.3, sched="none"), [0.0] * 3) == pytest.approx([0.3] * 3)
+
+
+def test_warmup_rises_linearly_then_the_scheduler_starts():
+    config = TrainConfig(
+        opt="adam", lr=1.0, sched="cosine", min_lr=0.0, epochs=6, warmup_epochs=2, warmup_lr=0.2
+    )
+    cosine = [(1 + math.cos(math.pi * t / 4)) / 2 for t in range(4)]
+    assert _trajectory(config, [0.0] * 6) == pytest.approx([0.2, 0.6, *cosine])
+    plateau = TrainConfig(
+        opt="adam",
+        lr=1.0,
+        sched="plateau",
+        epochs=4,
+        warmup_epochs=1,
+        warmup_lr=0.5,
+        patience_epochs=0,
+    )
+    assert _trajectory(plateau, [0.3] * 4) == pytest.approx([0.5, 1.0, 1.0, 0.1])
+
+
+def test_layer_decay_gives_earlier_layers_smaller_rates():
+    import timm
+
+    model = timm.create_model("test_vit", num_classes=3)
+    optimizer = create_optimizer(model, TrainConfig(opt="adamw", lr=1.0, layer_decay=0.5))
+    rates = sorted({round(g["lr"], 6) for g in optimizer.param_groups})
+    assert len(rates) > 2 and rates[-1] == 1.0 and rates[0] < 0.1
 
 
 def test_every_scheduler_is_tested():

@@ -56,19 +56,27 @@ class Feed:
         train = dataset.train
         if self._image_transform is None:
             train = train.to(self._data_device)
-        self._train = self._batches(
-            train,
-            EpochBatches(
-                len(train), config.batch_size, shuffle=True, generator=generator, even=mixes(config)
-            ),
-            self._image_transform or self._eval_transform,
-        )
+        self._train_split = train
+        self._generator = generator
+        self.set_batch_size(config.batch_size)
         self._eval: dict[str, Batches] = {}
         self._augment = batch_augment(config, dataset.num_classes, device)
         std = torch.tensor(dataset.std, device=device).view(1, -1, 1, 1)
         mean = torch.tensor(dataset.mean, device=device).view(1, -1, 1, 1)
         self._scale = 1.0 / (255.0 * std)
         self._shift = -mean / std
+
+    def set_batch_size(self, batch_size: int) -> None:
+        """Training batches of `batch_size` from now on (smaller after running out of memory)."""
+        sampler = EpochBatches(
+            len(self._train_split),
+            batch_size,
+            shuffle=True,
+            generator=self._generator,
+            even=mixes(self.config),
+        )
+        transform = self._image_transform or self._eval_transform
+        self._train = self._batches(self._train_split, sampler, transform)
 
     def _batches(self, split, sampler: EpochBatches, transform) -> Batches:
         workers = self.config.data.workers
