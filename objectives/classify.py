@@ -51,7 +51,7 @@ class ClassifyObjective:
         self.keeper = keeper
         self.maximize = config.direction == "maximize"
 
-    def __call__(self, trial: optuna.Trial) -> float:
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
         train_config = self.config.train
         try:
             train_config = train_config.replace(**suggest(trial, self.config.space))
@@ -67,7 +67,7 @@ class ClassifyObjective:
         finally:
             _free_memory()
 
-    def _train(self, trial: optuna.Trial, config: TrainConfig) -> float:
+    def _train(self, trial: optuna.Trial, config: TrainConfig) -> float | tuple[float, float]:
         trainer = Trainer(config)
         trial.set_user_attr("worker", _where(trainer))
         trial.set_user_attr(
@@ -92,10 +92,12 @@ class ClassifyObjective:
                 best_value, best_epoch = value, result.epoch
                 # Copy weights only when they could become the study's best checkpoint.
                 best_weights = trainer.weights() if self._could_be_best(trial, value) else None
-            trial.report(value, result.epoch)
+            single = self.config.cost_objective is None  # Optuna prunes one objective only
+            if single:
+                trial.report(value, result.epoch)
             faults.reach("epoch")
             # Pruning after the last epoch would save nothing and discard a finished trial.
-            if result.epoch < config.epochs and trial.should_prune():
+            if single and result.epoch < config.epochs and trial.should_prune():
                 reason = f"pruned after epoch {result.epoch}: {self.config.metric}={value:.4f}"
                 trial.set_user_attr("pruned_reason", reason)
                 raise optuna.TrialPruned(reason)
@@ -113,12 +115,16 @@ class ClassifyObjective:
                 "history": history,
             }
             self.keeper.stage(trial, best_weights, to_mapping(config), summary)
+        if self.config.cost_objective is not None:
+            return best_value, trainer.cost()["train_seconds"]
         return best_value
 
     def _better(self, a: float, b: float) -> bool:
         return a > b if self.maximize else a < b
 
     def _could_be_best(self, trial: optuna.Trial, value: float) -> bool:
+        if self.config.cost_objective is not None:
+            return True  # a cost study's pick depends on the front; the keeper sorts it out
         best = best_trial(trial.study)
         return best is None or not self._better(best.value, value)
 

@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     except SearchError as err:
         sys.stderr.write(f"search: error: {err}\n")
         return EXIT_USAGE
+    except BrokenPipeError:  # `search trials | head`: the reader left, which is no error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except Exception as err:
         message = _environment_error(err)
         if message is None or os.environ.get(DEBUG_ENV):

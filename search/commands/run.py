@@ -115,7 +115,10 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     if summary.best_trial is None:
-        print(f"{summary.finished} trials finished; none completed, so there is no best yet")
+        print(
+            f"{summary.finished} trials finished; no best yet: none completed, "
+            "or none meets the study's pick rule"
+        )
     else:
         print(
             f"{summary.finished} trials finished; best {config.metric}={summary.best_value:.4f} "

@@ -6,11 +6,12 @@ import os
 from typing import Any
 
 import optuna
+from optuna.trial import TrialState
 
 from search.errors import SearchError
 from search.store.checkpoint import BestKeeper
 from search.store.paths import study_dir
-from search.store.storage import best_trial
+from search.store.storage import PICK_ATTR, best_trial, trial_value
 from search.store.urls import redact
 
 
@@ -18,6 +19,10 @@ def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, 
     """Value, params, trial, checkpoint (fetched from the artifact store if need be), storage."""
     best = best_trial(study)
     if best is None:
+        if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            rule = study.user_attrs.get(PICK_ATTR) or {}
+            shown = ", ".join(f"{k}={v}" for k, v in rule.items())
+            raise SearchError(f"study {study.study_name!r}: no trial meets its pick rule ({shown})")
         raise SearchError(f"study {study.study_name!r} has no complete trial yet")
     keeper = BestKeeper(study_dir(study.study_name, url), mirror)
     if keeper.current() != best.number and mirror is not None:
@@ -26,7 +31,8 @@ def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, 
     return {
         "study": study.study_name,
         "metric": study.user_attrs.get("metric", "value"),
-        "value": best.value,
+        "value": trial_value(best),
+        "values": best.values,
         "params": best.params,
         "trial": best.number,
         "checkpoint": checkpoint,

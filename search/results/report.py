@@ -11,7 +11,7 @@ import optuna
 from optuna.trial import TrialState
 
 from search.results.trials import trials_frame
-from search.store.storage import best_trial
+from search.store.storage import best_trial, trial_value
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 PLOTS: dict[str, tuple[str, str]] = {
@@ -45,12 +45,17 @@ def write_report(study: optuna.Study, out: Path) -> dict[str, str]:
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, str] = {}
     skipped: dict[str, str] = {}
-    for name, (function, caption) in PLOTS.items():
+    plots = dict(PLOTS)
+    kwargs: dict = {}
+    if len(study.directions) > 1:  # a cost study: its Pareto front, and the metric alone
+        plots["pareto"] = ("plot_pareto_front", PARETO_CAPTION)
+        kwargs = {"target": trial_value, "target_name": study.user_attrs.get("metric", "value")}
+    for name, (function, caption) in plots.items():
         plot: Callable = getattr(ovm, function)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # experimental API, tight_layout on colorbars
-                fig = _figure(plot(study))
+                fig = _figure(plot(study, **_plot_kwargs(name, kwargs)))
                 fig.set_size_inches(
                     max(fig.get_size_inches()[0], 9), max(fig.get_size_inches()[1], 5)
                 )
@@ -68,6 +73,14 @@ def write_report(study: optuna.Study, out: Path) -> dict[str, str]:
     return written
 
 
+PARETO_CAPTION = "The Pareto front: no trial is both better and cheaper than one on the front"
+
+
+def _plot_kwargs(name: str, target: dict) -> dict:
+    """A cost study's plots of one objective name it; the front and the per-epoch plot take none."""
+    return {} if name in ("pareto", "intermediate") else target
+
+
 COST_CAPTION = "The metric against training seconds, by model: what each model's F1 costs"
 
 
@@ -81,7 +94,7 @@ def _plot_cost(study: optuna.Study, path: Path) -> bool:
         history = t.user_attrs.get("history")
         if not cost or not history or t.state not in FINISHED:
             continue
-        value = t.value if t.value is not None else t.intermediate_values[t.last_step]
+        value = trial_value(t) if t.values else t.intermediate_values[t.last_step]
         points.setdefault(cost["model"], []).append((cost["train_seconds"], value))
     if not points:
         return False
@@ -102,7 +115,11 @@ def _write_index(
     study: optuna.Study, out: Path, written: dict[str, str], skipped: dict[str, str]
 ) -> None:
     top = best_trial(study)
-    best = f"best value {top.value:.4f} (trial {top.number})" if top else "no complete trial yet"
+    best = (
+        f"best value {trial_value(top):.4f} (trial {top.number})"
+        if top
+        else "no complete trial yet"
+    )
     figures = "\n".join(
         f'<figure><img src="{name}.png" alt="{html.escape(c)}"><figcaption>{html.escape(c)}</figcaption></figure>'
         for name, c in written.items()

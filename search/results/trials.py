@@ -5,6 +5,8 @@ from __future__ import annotations
 import optuna
 import pandas as pd
 
+from search.store.storage import trial_value
+
 BASE_COLUMNS = ["number", "state", "value", "epochs", "duration_s", "reason"]
 COST_COLUMNS = {
     "model": "model",
@@ -42,7 +44,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         return pd.DataFrame(columns=BASE_COLUMNS)
     reasons = _reasons(study)
     # Named by the study's metric in trials_dataframe; "value" here whatever the metric.
-    values = {t.number: t.value for t in study.get_trials(deepcopy=False)}
+    values = {t.number: trial_value(t) for t in study.get_trials(deepcopy=False)}
     out = pd.DataFrame(
         {
             "number": frame["number"],

@@ -9,7 +9,7 @@ A trial directory is written under a temporary name, fsynced and renamed, so it 
 absent. `best` is replaced with one `os.replace`, so it never points at a torn directory.
 Promotion and clean-up run under a file lock and re-read the study, so two workers never leave
 a checkpoint that is not the study's best. Disk use stays bounded: only the best trial and
-trials still running keep a directory.
+trials still running keep a directory (and, in a cost study, its Pareto front).
 """
 
 from __future__ import annotations
@@ -166,6 +166,10 @@ class BestKeeper:
             for aside in self.dir.glob(".old-best-*"):
                 shutil.rmtree(aside, ignore_errors=True)
             keep = {str(n) for n in running} | {str(self.current())}
+            if len(study.directions) > 1:
+                # A cost study keeps its whole Pareto front: a changed pick rule can choose
+                # any of it, and the front is small.
+                keep |= {str(t.number) for t in study.best_trials}
             for path in staged:
                 name = path.name.removeprefix(".tmp-").split("-", 1)[0]
                 if name in keep:

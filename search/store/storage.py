@@ -110,8 +110,29 @@ def load_existing_study(name: str, storage: str | optuna.storages.BaseStorage) -
         raise SearchError(f"no study named {name!r} in {redact(storage_url(storage))}") from None
 
 
+PICK_ATTR = "search_pick"
+"""The study user attribute holding its study file's `pick` rule (for cost studies)."""
+
+
 def best_trial(study: optuna.Study) -> FrozenTrial | None:
-    """The study's best trial, or None before any trial completed (Optuna raises then)."""
+    """The study's chosen trial, or None before any trial completed (Optuna raises then).
+
+    In a single-objective study, its best. In a study that also minimises training seconds,
+    the best value on the Pareto front among the trials within the `pick` rule's budget
+    (kept in the study, so every worker and machine applies the same rule).
+    """
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         return None
-    return study.best_trial
+    if len(study.directions) == 1:
+        return study.best_trial
+    budget = (study.user_attrs.get(PICK_ATTR) or {}).get("max_train_seconds")
+    front = [t for t in study.best_trials if budget is None or t.values[1] <= budget]
+    if not front:
+        return None
+    maximize = study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
+    return (max if maximize else min)(front, key=lambda t: t.values[0])
+
+
+def trial_value(trial: FrozenTrial) -> float | None:
+    """The trial's value of the study's metric (its first objective), or None."""
+    return trial.values[0] if trial.values else None

@@ -49,6 +49,15 @@ class PrunerConfig:
 
 
 @dataclass(frozen=True)
+class PickConfig:
+    """Which trial of a cost study's Pareto front is its best (checkpoint, best, export)."""
+
+    max_train_seconds: float | None = None
+    """The best metric among the front's trials that trained within this many seconds;
+    unset, the best metric on the front."""
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     """A study file: what to train, what to search, and how."""
 
@@ -70,6 +79,10 @@ class StudyConfig:
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     pruner: PrunerConfig = field(default_factory=PrunerConfig)
     heartbeat: HeartbeatConfig = field(default_factory=HeartbeatConfig)
+    cost_objective: Literal["train_seconds"] | None = None
+    """Minimise this too: an Optuna multi-objective study whose Pareto front `pick` chooses
+    from. Optuna cannot prune such a study, so it needs pruner: {name: none}."""
+    pick: PickConfig = field(default_factory=PickConfig)
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
@@ -83,6 +96,19 @@ class StudyConfig:
         if not self.space:
             raise FieldError("space", "must name at least one parameter to search")
         _check_space(self.space, self.train)
+        if self.cost_objective is not None and self.pruner.name != "none":
+            raise FieldError(
+                "pruner.name",
+                f"{self.pruner.name!r} cannot prune a study with a cost_objective: Optuna reports "
+                "intermediate values for one objective only; set pruner: {name: none}",
+            )
+        if self.cost_objective is None and self.pick != PickConfig():
+            raise FieldError("pick", "applies to studies with a cost_objective")
+
+    @property
+    def directions(self) -> list[str]:
+        """Optuna's directions: the metric's, then minimise the cost when there is one."""
+        return [self.direction] + (["minimize"] if self.cost_objective else [])
 
     @property
     def direction(self) -> str:
@@ -93,10 +119,13 @@ class StudyConfig:
 
     def fingerprint(self) -> dict[str, Any]:
         """What a study's trials depend on: a resumed study must match it exactly."""
+        # cost_objective only when set: studies from before it existed keep their fingerprint.
+        cost = {"cost_objective": self.cost_objective} if self.cost_objective else {}
         return to_mapping(
             {
                 "objective": self.objective,
                 "metric": self.metric,
+                **cost,
                 "train": self.train,
                 "space": self.space,
             }

@@ -9,11 +9,12 @@ from typing import Any
 import optuna
 
 from search.errors import SearchError
-from search.store.storage import storage_url
+from search.store.storage import PICK_ATTR, storage_url
 from search.store.urls import redact
 from search.study.config import StudyConfig
 from search.study.pruners import create_pruner
 from search.study.samplers import create_sampler
+from search.yaml_dataclasses import to_mapping
 
 FINGERPRINT_ATTR = "search_fingerprint"
 """The study user attribute that holds `StudyConfig.fingerprint()`."""
@@ -53,6 +54,7 @@ def create_or_resume(
                 f"(changed: {', '.join(changed[:5])}); run it as a new study with --name {name}-2, "
                 f"or delete the old one with: optuna delete-study --study-name {name} --storage {url}"
             )
+        existing.set_user_attr(PICK_ATTR, to_mapping(config.pick))  # a rule, not a result
         return existing
     try:
         study = optuna.create_study(
@@ -60,14 +62,17 @@ def create_or_resume(
             storage=storage,
             sampler=sampler,
             pruner=pruner,
-            direction=config.direction,
+            directions=config.directions,
         )
     except optuna.exceptions.DuplicatedStudyError:  # another worker created it a moment ago
         return create_or_resume(name, config, storage, seed=seed)
     study.set_user_attr(FINGERPRINT_ATTR, fingerprint)
     study.set_user_attr("metric", config.metric)
+    study.set_user_attr(PICK_ATTR, to_mapping(config.pick))
     # The dashboard's axes then say val_macro_f1, not Objective 0.
-    study.set_metric_names([config.metric])
+    study.set_metric_names(
+        [config.metric] + ([config.cost_objective] if config.cost_objective else [])
+    )
     return study
 
 

@@ -15,7 +15,7 @@ from search import faults
 from search.env import THREADS_ENV, worker_index
 from search.errors import SearchError
 from search.store.checkpoint import BestKeeper
-from search.store.storage import best_trial
+from search.store.storage import best_trial, trial_value
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 MAX_CONSECUTIVE_FAILURES = 5
@@ -31,7 +31,7 @@ class RunSummary:
 
 def describe_trial(trial: FrozenTrial) -> str:
     """One line per finished trial: state, value, epochs run, params, and why it stopped."""
-    value = f"{trial.value:.4f}" if trial.value is not None else "-"
+    value = "/".join(f"{v:.4g}" for v in trial.values) if trial.values else "-"
     params = " ".join(f"{k}={_fmt(v)}" for k, v in trial.params.items())
     epochs = trial.user_attrs.get("epochs_run", 0)
     why = trial.user_attrs.get("fail_reason") if trial.state == TrialState.FAIL else None
@@ -63,7 +63,7 @@ class _Progress:
         self.bar.refresh()
         best = best_trial(study)
         if best is not None:
-            self.bar.set_postfix(best=f"{best.value:.4f}", trial=best.number)
+            self.bar.set_postfix(best=f"{trial_value(best):.4f}", trial=best.number)
 
     def close(self) -> None:
         self.bar.close()
@@ -156,7 +156,7 @@ def run_study(
     link = keeper.best_link if keeper.current() is not None else None
     return RunSummary(
         finished=_counts(study)[0],
-        best_value=best.value if best else None,
+        best_value=trial_value(best) if best else None,
         best_trial=best.number if best else None,
         checkpoint=str(link) if link else None,
     )
