@@ -192,7 +192,6 @@ def predict(args: argparse.Namespace) -> int:
     """
     import csv
     import io
-    import os
 
     from tqdm.auto import tqdm
 
@@ -210,16 +209,9 @@ def predict(args: argparse.Namespace) -> int:
     if args.images:
         files = list_images(args.images)
     else:
-        import pandas as pd
+        from search.trainer.data.sources import read_manifest
 
-        table = pd.read_csv(args.csv, sep="\t" if args.csv.endswith(".tsv") else ",", dtype=str)
-        if args.path_column not in table.columns:
-            raise SearchError(
-                f"{args.csv}: no column {args.path_column!r}; its columns: "
-                f"{', '.join(map(str, table.columns[:20]))} (choose one with --path-column)"
-            )
-        base = os.path.dirname(os.path.abspath(args.csv))
-        files = [os.path.join(base, p) for p in table[args.path_column]]
+        _, files = read_manifest(args.csv, {"--path-column": args.path_column})
     if not files:
         raise SearchError(f"no images in {args.images or args.csv}")
     predictor = Predictor(args.checkpoint)

@@ -15,6 +15,7 @@ import torch
 
 from search.trainer.data.config import BUILTIN_DATASETS, DataConfig
 from search.trainer.data.load import load_dataset
+from search.trainer.data.pipeline import read_header
 from search.trainer.data.resolve import resolve_data_config
 from search.trainer.data.sources import list_samples
 from search.trainer.data.splits import SPLITS, assign
@@ -44,18 +45,17 @@ def _builtin_facts(config: DataConfig) -> dict[str, Any]:
 
 
 def _file_facts(config: DataConfig) -> dict[str, Any]:
-    from PIL import Image
-
     samples = list_samples(config)
     sizes, modes, unreadable, kept = Counter(), Counter(), [], []
     for i, file in enumerate(samples.files):
         try:
-            with Image.open(file) as img:
-                sizes[f"{img.width}x{img.height}"] += 1
-                modes[img.mode] += 1
-            kept.append(i)
-        except (OSError, ValueError, Image.DecompressionBombError):
+            width, height, mode = read_header(file)  # as a streamed dataset checks its files
+        except OSError:
             unreadable.append(file)
+            continue
+        sizes[f"{width}x{height}"] += 1
+        modes[mode] += 1
+        kept.append(i)
     all_labels = torch.tensor(samples.labels, dtype=torch.int64)[kept]
     groups = [samples.groups[i] for i in kept] if samples.groups else None
     parts = assign(

@@ -19,7 +19,7 @@ from search.errors import SearchError
 from search.store.checkpoint import CONFIG, METRICS, WEIGHTS
 from search.trainer.config import TrainConfig
 from search.trainer.data.augment import eval_transform
-from search.trainer.data.pipeline import open_image
+from search.trainer.data.pipeline import Normalize, open_image
 from search.trainer.data.sources import IMAGE_EXTENSIONS
 from search.trainer.metrics import ConfusionCounter, Metrics
 from search.trainer.model import create_model, load_state_dict, load_weights_into
@@ -50,15 +50,12 @@ class Predictor:
         load_weights_into(self.model, load_state_dict(str(path / WEIGHTS)), str(path / WEIGHTS))
         self.model.to(self.device).eval()
         self.transform = eval_transform(prep["size"], prep["crop_pct"], prep["interpolation"])
-        std = torch.tensor(prep["std"]).view(1, -1, 1, 1)
-        mean = torch.tensor(prep["mean"]).view(1, -1, 1, 1)
-        self._scale = (1.0 / (255.0 * std)).to(self.device)
-        self._shift = (-mean / std).to(self.device)
+        self._normalize = Normalize(prep["mean"], prep["std"], self.device)
 
     @torch.inference_mode()
     def probabilities(self, images: torch.Tensor, tta: str | None = None) -> torch.Tensor:
         """Class probabilities of uint8 images; `tta="hflip"` averages in the mirrored image."""
-        x = images.to(self.device).float() * self._scale + self._shift
+        x = self._normalize(images)
         probs = self.model(x).float().softmax(-1)
         if tta == "hflip":
             probs = (probs + self.model(x.flip(-1)).float().softmax(-1)) / 2

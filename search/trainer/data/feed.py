@@ -10,7 +10,7 @@ import torch
 
 from search.trainer.data.augment import batch_augment, eval_transform, mixes, train_transform
 from search.trainer.data.dataset import Dataset
-from search.trainer.data.pipeline import Batches, EpochBatches, MemorySplit
+from search.trainer.data.pipeline import Batches, EpochBatches, MemorySplit, Normalize
 
 if TYPE_CHECKING:
     from search.trainer.config import TrainConfig
@@ -61,10 +61,7 @@ class Feed:
         self.set_batch_size(config.batch_size)
         self._eval: dict[str, Batches] = {}
         self._augment = batch_augment(config, dataset.num_classes, device)
-        std = torch.tensor(dataset.std, device=device).view(1, -1, 1, 1)
-        mean = torch.tensor(dataset.mean, device=device).view(1, -1, 1, 1)
-        self._scale = 1.0 / (255.0 * std)
-        self._shift = -mean / std
+        self._normalize = Normalize(dataset.mean, dataset.std, device)
 
     def set_batch_size(self, batch_size: int) -> None:
         """Training batches of `batch_size` from now on (smaller after running out of memory)."""
@@ -88,9 +85,8 @@ class Feed:
     def _prepare(
         self, images: torch.Tensor, labels: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        images = images.to(self.device, non_blocking=True)
+        x = self._normalize(images)
         labels = labels.to(self.device, non_blocking=True)
-        x = images.float() * self._scale + self._shift
         if self.cuda:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, labels

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import torch
@@ -10,26 +9,12 @@ import torch
 from search.trainer.data.config import DataConfig
 from search.trainer.data.dataset import Dataset, choose_cache
 from search.trainer.data.errors import DataError
-from search.trainer.data.pipeline import MemorySplit, StreamSplit, open_image
+from search.trainer.data.pipeline import MemorySplit, StreamSplit, open_image, read_header
 from search.trainer.data.sources import list_samples
 from search.trainer.data.splits import assign
 
 
-def _readable(files: list[str], decode) -> tuple[list[int], list[str]]:
-    """Indices of the files `decode` accepts, and the files it refused."""
-    kept, skipped = [], []
-    for i, file in enumerate(files):
-        try:
-            decode(file)
-            kept.append(i)
-        except OSError:
-            skipped.append(file)
-    return kept, skipped
-
-
 def load_files(config: DataConfig, generator: torch.Generator) -> Dataset:
-    from PIL import Image
-
     from search.trainer.data.augment import eval_transform
 
     assert config.image_size and config.mean and config.std
@@ -41,22 +26,16 @@ def load_files(config: DataConfig, generator: torch.Generator) -> Dataset:
     # One buffer, filled in place: a list of images then stacked would hold them twice.
     shape = (len(samples.files) if cache == "memory" else 0, channels, size, size)
     decoded = torch.empty(shape, dtype=torch.uint8)
-    filled = [0]
-
-    def decode(file: str) -> None:
-        if cache == "memory":
-            decoded[filled[0]] = transform(open_image(file, channels))
-            filled[0] += 1
-        else:  # the header only: a full decode of every file is what streaming avoids
-            if not os.path.isfile(file):
-                raise OSError("not a regular file")
-            try:
-                with Image.open(file):
-                    pass
-            except (Image.DecompressionBombError, ValueError) as err:
-                raise OSError(str(err)) from None
-
-    kept, skipped = _readable(samples.files, decode)
+    kept, skipped = [], []
+    for i, file in enumerate(samples.files):
+        try:
+            if cache == "memory":
+                decoded[len(kept)] = transform(open_image(file, channels))
+            else:
+                read_header(file)
+            kept.append(i)
+        except OSError:
+            skipped.append(file)
     labels = torch.tensor(samples.labels, dtype=torch.int64)[kept]
     empty = [
         samples.classes[k] for k in range(len(samples.classes)) if k not in set(labels.tolist())
@@ -81,7 +60,7 @@ def load_files(config: DataConfig, generator: torch.Generator) -> Dataset:
         generator=generator,
     )
     if cache == "memory":
-        images = decoded[: filled[0]]
+        images = decoded[: len(kept)]
         splits = {name: MemorySplit(images[idx], labels[idx]) for name, idx in parts.items()}
     else:
         files = [samples.files[i] for i in kept]

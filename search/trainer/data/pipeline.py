@@ -34,6 +34,36 @@ def open_image(file: str, channels: int):
         raise OSError(f"{file}: {err}") from None
 
 
+def read_header(file: str) -> tuple[int, int, str]:
+    """(width, height, mode) from the header alone; raises OSError for anything not an image.
+
+    Reading every header is cheap where decoding every image is what streaming avoids.
+    """
+    from PIL import Image
+
+    if not os.path.isfile(file):
+        raise OSError(f"{file}: not a regular file")
+    try:
+        with Image.open(file) as img:
+            return img.width, img.height, img.mode
+    except (Image.DecompressionBombError, ValueError) as err:
+        raise OSError(f"{file}: {err}") from None
+
+
+class Normalize:
+    """uint8 images to normalised floats on `device`: (x / 255 - mean) / std, in one fused step."""
+
+    def __init__(self, mean, std, device: torch.device) -> None:
+        std_t = torch.tensor(std, device=device).view(1, -1, 1, 1)
+        mean_t = torch.tensor(mean, device=device).view(1, -1, 1, 1)
+        self.device = device
+        self._scale = 1.0 / (255.0 * std_t)
+        self._shift = -mean_t / std_t
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return images.to(self.device, non_blocking=True).float() * self._scale + self._shift
+
+
 @dataclass(frozen=True)
 class MemorySplit:
     """Decoded images, uint8 (N, C, H, W), and labels (N,)."""

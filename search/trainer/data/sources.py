@@ -121,31 +121,41 @@ def _from_split_root(path: str) -> Samples:
     return Samples(files, labels, classes, splits)
 
 
-def _from_csv(config: DataConfig) -> Samples:
+def read_manifest(path: str, columns: dict[str, str | None]):
+    """A CSV or TSV as strings, and the files of its path column, relative to its folder.
+
+    `columns` maps each config key to the column it names (None: not used); a missing one is
+    a DataError naming the key and the columns there are. The path column comes first.
+    """
     import pandas as pd
 
-    path = config.csv
-    assert path is not None
     sep = "\t" if path.endswith((".tsv", ".tab")) else ","
     try:
         table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
     except (OSError, ValueError, pd.errors.ParserError) as err:
         first = " ".join(str(err).split())[:160]
         raise DataError(f"{path}: not a readable CSV ({first})", "csv") from None
-    named = {
-        "path_column": config.path_column,
-        **{f"label_columns[{i}]": c for i, c in enumerate(config.label_columns)},
-        "split_column": config.split_column,
-        "group_column": config.group_column,
-    }
-    for key, column in named.items():
+    for key, column in columns.items():
         if column is not None and column not in table.columns:
             listed = ", ".join(map(str, table.columns[:20]))
             raise DataError(f"{path}: no column {column!r}; its columns: {listed}", key)
     if table.empty:
         raise DataError(f"{path}: has no rows", "csv")
     base = os.path.dirname(os.path.abspath(path))
-    files = [os.path.join(base, p) for p in table[config.path_column]]
+    path_column = next(iter(columns.values()))
+    return table, [os.path.join(base, p) for p in table[path_column]]
+
+
+def _from_csv(config: DataConfig) -> Samples:
+    path = config.csv
+    assert path is not None
+    named = {
+        "path_column": config.path_column,
+        **{f"label_columns[{i}]": c for i, c in enumerate(config.label_columns)},
+        "split_column": config.split_column,
+        "group_column": config.group_column,
+    }
+    table, files = read_manifest(path, named)
     missing = [p for p, f in zip(table[config.path_column], files) if not os.path.isfile(f)]
     if missing:
         raise DataError(
