@@ -23,4 +23,4 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet 'grpcio>=1.60' 'protobuf>=4'  # for the gRPC storage proxy figure
-	$(BIN)/python -m tests.benchmarks.bench
+	$(BIN)/python -m tests.benchmarks.bench $(BENCH_ARGS)  # BENCH_ARGS=--long: 5x the suite's budgets

@@ -46,10 +46,17 @@ def fail_reason(err: BaseException, config: TrainConfig) -> str:
 class ClassifyObjective:
     """Callable objective for `study.optimize`; one instance serves all trials of a worker."""
 
-    def __init__(self, config: StudyConfig, keeper: BestKeeper) -> None:
+    def __init__(
+        self,
+        config: StudyConfig,
+        keeper: BestKeeper,
+        out_of_time: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.config = config
         self.keeper = keeper
         self.maximize = config.direction == "maximize"
+        self.out_of_time = out_of_time
+        """Whether the study's budget is spent: the trial then stops after its epoch."""
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
         train_config = self.config.train
@@ -99,6 +106,10 @@ class ClassifyObjective:
             # Pruning after the last epoch would save nothing and discard a finished trial.
             if single and result.epoch < config.epochs and trial.should_prune():
                 reason = f"pruned after epoch {result.epoch}: {self.config.metric}={value:.4f}"
+                trial.set_user_attr("pruned_reason", reason)
+                raise optuna.TrialPruned(reason)
+            if result.epoch < config.epochs and self.out_of_time():
+                reason = f"stopped after epoch {result.epoch}: the study's budget is spent"
                 trial.set_user_attr("pruned_reason", reason)
                 raise optuna.TrialPruned(reason)
         assert best_value is not None

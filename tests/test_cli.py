@@ -13,6 +13,7 @@ import timm
 import yaml
 
 from search.store.checkpoint import WEIGHTS
+from search.store.clock import stored_spans, union_length
 from search.store.paths import study_dir
 from search.trainer.model import load_state_dict
 
@@ -47,6 +48,11 @@ def test_run_resume_best_and_the_stock_optuna_cli(workdir: Path):
     assert record["trial"] == study.best_trial.number and record["value"] == study.best_value
     assert record["params"] == study.best_trial.params
     assert record["storage"] == "sqlite:///runs/search.db"
+    # How the best evolved, in the study's time: both runs' spans, and the run's last line.
+    assert record["progress"].startswith(f"best {study.best_value:.4f} at ")
+    assert len(stored_spans(study)) == 2
+    assert record["spent_s"] == union_length(list(stored_spans(study).values()))
+    assert again.stdout.strip().splitlines()[-1] == record["progress"]
     checkpoint = Path(record["checkpoint"])
     config = yaml.safe_load((checkpoint / "config.yaml").read_text())
     for key, value in record["params"].items():

@@ -156,6 +156,9 @@ CASES = [
     ("name-empty", lambda w: [*_study(w), "--name", ""], "not a safe study name", ""),
     ("seed-arg-negative", lambda w: [*_study(w), "--seed", "-1"], "a seed must be 0 to", ""),
     ("timeout-nan", lambda w: [*_study(w), "--timeout", "nan"], "--timeout", ""),
+    ("budget-words", lambda w: _study(w, budget="soon"), "budget: 'soon' is not a duration", ""),
+    ("budget-zero", lambda w: _study(w, budget="0m"), "budget: must be > 0", ""),
+    ("budget-arg-unit", lambda w: [*_study(w), "--budget", "2 weeks"], "--budget", ""),
     (
         "storage-in-proc",
         lambda w: [*_study(w), "--storage", "sqlite:////proc/nope/search.db"],

@@ -66,7 +66,8 @@ def _best(args: argparse.Namespace) -> dict:
 
 
 def best(args: argparse.Namespace) -> int:
-    """Show the best trial of a study: value, params and its checkpoint.
+    """Show the best trial of a study: value, params, its checkpoint, and how the best evolved
+    over the study's time (so you can tell whether a larger --budget would help).
 
     examples:
       search best --study lr-sched
@@ -81,6 +82,8 @@ def best(args: argparse.Namespace) -> int:
     for key, value in record["params"].items():
         print(f"  {key:<16} {value}")
     print(f"checkpoint {record['checkpoint'] or '(none: the best trial has no checkpoint here)'}")
+    if record["progress"]:
+        print(f"progress   {record['progress']}")
     return 0
 
 

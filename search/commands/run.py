@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from search import faults
 from search.commands.common import (
@@ -14,6 +15,19 @@ from search.commands.common import (
     bounded_int,
     positive,
 )
+from search.store.clock import format_duration, parse_duration
+
+if TYPE_CHECKING:
+    from search.store.clock import StudyClock
+    from search.study.config import StudyConfig
+
+
+def duration(text: str) -> float:
+    """An argparse type: 90s, 30m, 2h, 1h30m, or seconds."""
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,13 +44,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--n-trials",
         type=positive(int),
         metavar="N",
-        help="the study's total of finished trials (not an increment)",
+        help="a cap on the study's finished trials, a total, not an increment "
+        "(default: the study file's; 20 when it sets neither n_trials nor budget)",
+    )
+    p.add_argument(
+        "--budget",
+        type=duration,
+        metavar="TIME",
+        help="the study's total wall-clock across resumes and workers: 90s, 30m, 2h, 1h30m; "
+        "running trials stop at their next epoch when it is spent",
     )
     p.add_argument(
         "--timeout",
         type=positive(float),
         metavar="S",
-        help="stop starting new trials after S seconds",
+        help="stop starting new trials after S seconds of this run (--budget counts every run)",
     )
     p.add_argument(
         "--seed",
@@ -58,10 +80,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run (or resume) a study until it holds --n-trials finished trials.
+    """Run (or resume) a study until its budget is spent or it holds --n-trials finished trials.
 
     examples:
       search run --study lr-sched
+      search run --study lr-sched --budget 30m
       search run --study smoke --n-trials 4 --seed 1
       search run --study lr-sched --workers 2
       search run --study studies/mine.yaml --storage postgresql+psycopg2://user:pw@db/search --artifacts /shared/artifacts
@@ -74,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
     from objectives.classify import ClassifyObjective
     from search.store.checkpoint import BestKeeper
+    from search.store.clock import StudyClock
     from search.store.paths import study_dir
     from search.store.storage import open_storage, resolve_storage_url
     from search.store.urls import redact
@@ -89,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_study_config(path)
     if args.seed is not None:
         config = config.with_overrides(train=config.train.replace(seed=args.seed))
-    config = config.with_overrides(n_trials=args.n_trials, timeout=args.timeout)
+    config = config.with_overrides(n_trials=args.n_trials, timeout=args.timeout, budget=args.budget)
     # Our own line per trial says what Optuna's log would, without its tracebacks.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     # Bad input fails here, before anything is written.
@@ -100,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
     study = create_or_resume(name, config, storage, seed=args.seed)
     faults.reach("study-ready")
     keeper = BestKeeper(study_dir(name, url), artifact_mirror(args, storage, config.artifacts))
-    print(f"study {name!r} in {redact(url)}: target {config.n_trials} finished trials")
+    clock = StudyClock(study, config.budget_s)
+    print(f"study {name!r} in {redact(url)}: {_target(config, clock)}")
     print(
         f"data: {dataset.num_classes} classes, {len(dataset.train)} training images, "
         f"{dataset.size} px, in {dataset.cache} ({dataset.cache_reason})",
@@ -108,20 +133,43 @@ def run(args: argparse.Namespace) -> int:
     )
     summary = run_study(
         study,
-        ClassifyObjective(config, keeper),
+        ClassifyObjective(config, keeper, out_of_time=clock.exhausted),
         keeper,
-        n_trials=config.n_trials,
+        n_trials=config.trial_cap,
         timeout=config.timeout,
+        clock=clock,
         progress=not args.quiet,
     )
+    spent = format_duration(summary.spent_s)
+    why = {
+        "budget": f"budget spent ({spent})",
+        "n_trials": f"{summary.finished} trials finished",
+        "timeout": f"--timeout reached; the study has spent {spent}",
+    }[summary.stopped_by]
     if summary.best_trial is None:
         print(
-            f"{summary.finished} trials finished; no best yet: none completed, "
+            f"{why}; {summary.finished} trials finished; no best yet: none completed, "
             "or none meets the study's pick rule"
         )
     else:
         print(
-            f"{summary.finished} trials finished; best {config.metric}={summary.best_value:.4f} "
+            f"{why}; best {config.metric}={summary.best_value:.4f} "
             f"(trial {summary.best_trial}), checkpoint {summary.checkpoint}"
         )
+    if summary.progress:
+        print(summary.progress)
     return 0
+
+
+def _target(config: StudyConfig, clock: StudyClock) -> str:
+    """What ends this run: the budget (with what earlier runs spent), the trial cap, or both."""
+    parts = []
+    if clock.budget_s is not None:
+        spent = clock.spent_before()
+        parts.append(
+            f"budget {format_duration(clock.budget_s)}"
+            + (f" ({format_duration(spent)} spent by earlier runs)" if spent else "")
+        )
+    if config.trial_cap is not None:
+        parts.append(f"at most {config.trial_cap} finished trials")
+    return " or ".join(parts) or "until stopped"

@@ -9,6 +9,7 @@ import optuna
 from optuna.trial import TrialState
 
 from search.errors import SearchError
+from search.store.anytime import describe_progress, improvements
 from search.store.checkpoint import BestKeeper
 from search.store.paths import study_dir
 from search.store.storage import PICK_ATTR, best_trial, trial_value
@@ -38,4 +39,6 @@ def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, 
         "checkpoint": checkpoint,
         "storage": redact(url),
         "train_config": best.user_attrs.get("train_config"),
+        "progress": describe_progress(study),
+        "spent_s": improvements(study)[1],
     }

@@ -11,6 +11,7 @@ import optuna
 from optuna.trial import TrialState
 
 from search.results.trials import trials_frame
+from search.store.anytime import describe_progress, improvements
 from search.store.storage import best_trial, trial_value
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -68,6 +69,8 @@ def write_report(study: optuna.Study, out: Path) -> dict[str, str]:
             plt.close("all")
     if _plot_cost(study, out / "cost.png"):
         written["cost"] = COST_CAPTION
+    if _plot_progress(study, out / "progress.png"):
+        written["progress"] = PROGRESS_CAPTION
     trials_frame(study).to_csv(out / "trials.csv", index=False)
     _write_index(study, out, written, skipped)
     return written
@@ -111,6 +114,37 @@ def _plot_cost(study: optuna.Study, path: Path) -> bool:
     return True
 
 
+PROGRESS_CAPTION = (
+    "The best value against the study's own time (every run and worker): a flat tail says "
+    "more budget is unlikely to help"
+)
+
+
+def _plot_progress(study: optuna.Study, path: Path) -> bool:
+    """The best-so-far step curve over study time, from the runs' recorded spans."""
+    import matplotlib.pyplot as plt
+
+    steps, spent = improvements(study)
+    if not steps:
+        return False
+    minutes = [s.seconds / 60 for s in steps] + [spent / 60]
+    values = [s.value for s in steps] + [steps[-1].value]
+    fig, ax = plt.subplots(figsize=(9, 5))
+    ax.step(minutes, values, where="post")
+    ax.scatter(minutes[:-1], values[:-1], s=30, zorder=3)
+    for s in steps:
+        ax.annotate(
+            f"#{s.trial}", (s.seconds / 60, s.value), textcoords="offset points", xytext=(3, 4)
+        )
+    ax.set_xlabel("study time (minutes; all runs and workers)")
+    ax.set_ylabel(f"best {study.user_attrs.get('metric', 'value')} so far")
+    ax.set_title("how the best value evolved")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
+
+
 def _write_index(
     study: optuna.Study, out: Path, written: dict[str, str], skipped: dict[str, str]
 ) -> None:
@@ -125,6 +159,9 @@ def _write_index(
         for name, c in written.items()
     )
     notes = "".join(f"<li>{html.escape(text)}</li>" for text in skipped.values())
+    progress = describe_progress(study)
+    if progress:
+        best = f"{best}. {progress}"
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html.escape(study.study_name)}: search report</title>
 <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}} img{{max-width:100%}}</style></head>

@@ -24,7 +24,7 @@ def check_study(config: StudyConfig, source: str, *, seed: int | None = None) ->
     Each failure is a ConfigError naming `source` and the key. Returns the dataset, loaded.
     """
     sampler = create_sampler(config.sampler, seed=seed, source=source)
-    pruner = create_pruner(config.pruner, source=source)
+    pruner = create_pruner(config.pruner, epochs=config.train.epochs, source=source)
     _try_one_trial(config, sampler, pruner, source)
     searched_models = config.space.get("model")
     for i, model in enumerate(searched_models.choices if searched_models else []):

@@ -14,6 +14,7 @@ from search.store.urls import redact
 from search.study.config import StudyConfig
 from search.study.pruners import create_pruner
 from search.study.samplers import create_sampler
+from search.study.space import baseline_params
 from search.yaml_dataclasses import to_mapping
 
 FINGERPRINT_ATTR = "search_fingerprint"
@@ -32,7 +33,7 @@ def create_or_resume(
     """Create the study, or resume it when its search space and training setup are unchanged."""
     fingerprint = json.loads(json.dumps(config.fingerprint()))
     sampler = create_sampler(config.sampler, seed=seed)
-    pruner = create_pruner(config.pruner)
+    pruner = create_pruner(config.pruner, epochs=config.train.epochs)
     try:
         existing = optuna.load_study(
             study_name=name, storage=storage, sampler=sampler, pruner=pruner
@@ -73,6 +74,10 @@ def create_or_resume(
     study.set_metric_names(
         [config.metric] + ([config.cost_objective] if config.cost_objective else [])
     )
+    # After the fingerprint: a worker that sees a trial in the study expects to find it.
+    if config.baseline_first:
+        fixed = {name: getattr(config.train, name) for name in config.space}
+        study.enqueue_trial(baseline_params(config.space, fixed), skip_if_exists=True)
     return study
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import optuna
@@ -51,7 +52,22 @@ PRUNERS.register("median", optuna.pruners.MedianPruner)
 PRUNERS.register("percentile", optuna.pruners.PercentilePruner)
 PRUNERS.register("none", optuna.pruners.NopPruner)
 PRUNERS.register("top_k", TopKAfterEpochPruner)
+SHARE_OF_EPOCHS = ("successive_halving", "hyperband")
 
 
-def create_pruner(config: PrunerConfig, *, source: str = "pruner") -> BasePruner:
-    return build_from_registry(PRUNERS, config.name, dict(config.options), source, "pruner")
+def create_pruner(
+    config: PrunerConfig, *, epochs: int | None = None, source: str = "pruner"
+) -> BasePruner:
+    """The study's pruner. A `min_resource` below 1 for successive halving or Hyperband is a
+    share of the trial's `epochs` (0.25 of 8 epochs: first judged after 2), so one setting
+    suits short and long trials alike."""
+    options = config.kwargs
+    share = options.get("min_resource")
+    if (
+        config.name in SHARE_OF_EPOCHS
+        and isinstance(share, float)
+        and 0 < share < 1
+        and epochs is not None
+    ):
+        options["min_resource"] = max(1, math.ceil(share * epochs))
+    return build_from_registry(PRUNERS, config.name, options, source, "pruner")

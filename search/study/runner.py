@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from optuna.trial import FrozenTrial, TrialState
 from search import faults
 from search.env import THREADS_ENV, worker_index
 from search.errors import SearchError
+from search.store.anytime import describe_progress
 from search.store.checkpoint import BestKeeper
+from search.store.clock import StudyClock, format_duration
 from search.store.storage import best_trial, trial_value
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -27,6 +30,12 @@ class RunSummary:
     best_value: float | None
     best_trial: int | None
     checkpoint: str | None
+    stopped_by: str
+    """n_trials, budget or timeout: why this run ended."""
+    spent_s: float
+    """The study's wall-clock so far, every run and worker together."""
+    progress: str | None
+    """How the best value evolved (anytime.describe_progress)."""
 
 
 def describe_trial(trial: FrozenTrial) -> str:
@@ -44,29 +53,54 @@ def _fmt(value: Any) -> str:
 
 
 class _Progress:
-    """A tqdm bar over the study's total that shows the best value so far."""
+    """A tqdm bar that shows the best value so far: over the study's time when it has a budget
+    (with the time left), else over its total of trials."""
 
-    def __init__(self, total: int | None, done: int, enabled: bool) -> None:
+    def __init__(self, total: int | None, done: int, clock: StudyClock, enabled: bool) -> None:
         from tqdm.auto import tqdm
 
+        self.clock = clock
+        self.timed = clock.budget_s is not None
         self.bar = tqdm(
-            total=total, initial=done, unit="trial", disable=not enabled, dynamic_ncols=True
+            total=round(clock.budget_s) if self.timed else total,
+            initial=round(clock.spent()) if self.timed else done,
+            unit="s" if self.timed else "trial",
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} s{postfix}" if self.timed else None,
+            disable=not enabled,
+            dynamic_ncols=True,
         )
         self.write = tqdm.write if enabled else print
+        self.postfix: dict[str, str] = {}
+        self.lock = threading.Lock()  # the clock's thread ticks the bar too
+        self.tick()
+
+    def tick(self) -> None:
+        with self.lock:
+            if self.bar.disable:  # off, or closed while the clock's thread was ticking
+                return
+            if self.timed:
+                self.bar.n = min(self.bar.total, round(self.clock.spent()))
+                self.postfix["left"] = format_duration(self.clock.left() or 0)
+            self.bar.set_postfix(self.postfix, refresh=True)
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         worker = worker_index()
         line = describe_trial(trial)
         self.write(f"[w{worker}] {line}" if worker is not None else line)
-        # The bar counts the study's finished trials, other workers' included.
-        self.bar.n = _counts(study)[0]
-        self.bar.refresh()
+        finished = _counts(study)[0]  # other workers' trials included
         best = best_trial(study)
-        if best is not None:
-            self.bar.set_postfix(best=f"{trial_value(best):.4f}", trial=best.number)
+        with self.lock:
+            if not self.timed:
+                self.bar.n = finished
+            else:
+                self.postfix["trials"] = str(finished)
+            if best is not None:
+                self.postfix.update(best=f"{trial_value(best):.4f}", trial=str(best.number))
+        self.tick()
 
     def close(self) -> None:
-        self.bar.close()
+        with self.lock:
+            self.bar.close()
 
 
 def _counts(study: optuna.Study) -> tuple[int, int]:
@@ -89,68 +123,39 @@ def run_study(
     *,
     n_trials: int | None,
     timeout: float | None,
+    clock: StudyClock | None = None,
     progress: bool = True,
 ) -> RunSummary:
-    """Run trials until the study holds `n_trials` finished ones (a total, not an increment)."""
+    """Run trials until the study holds `n_trials` finished ones (a total, not an increment),
+    its budget (the clock's, across every run and worker) is spent, or `timeout` has passed."""
     threads = os.environ.get(THREADS_ENV)
     if threads:
         import torch
 
         torch.set_num_threads(int(threads))
 
+    clock = clock or StudyClock(study)
     keeper.promote(study)
     deadline = time.monotonic() + timeout if timeout else None
-    finished, _ = _counts(study)
-    bar = _Progress(n_trials, finished, progress)
     failures = 0
 
     def on_trial_end(study: optuna.Study, trial: FrozenTrial) -> None:
         nonlocal failures
         keeper.promote(study)
         failures = failures + 1 if trial.state == TrialState.FAIL else 0
+        clock.touch()  # a kill between trials then loses none of the time spent
         faults.reach("between-trials")
 
-    try:
-        while True:
-            optuna.storages.fail_stale_trials(study)
-            finished, running = _counts(study)
-            if n_trials is not None and finished >= n_trials:
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-            if failures >= MAX_CONSECUTIVE_FAILURES:
-                raise SearchError(
-                    f"{failures} trials in a row failed; stopping. "
-                    f"See the reasons with: search trials --study {study.study_name}"
-                )
-            if n_trials is not None and finished + running >= n_trials:
-                # Other workers (or a killed one, until its heartbeat goes stale) hold the last
-                # trials: wait for them rather than overshoot the total.
-                time.sleep(1.0)
-                continue
-            started: list[int] = []
-
-            def tracked(trial: optuna.Trial) -> float:
-                started.append(trial.number)
-                return objective(trial)
-
-            try:
-                study.optimize(
-                    tracked,
-                    n_trials=1,
-                    catch=(Exception,),
-                    callbacks=[on_trial_end, bar],
-                    gc_after_trial=False,
-                )
-            except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
-                if not started or not _taken_over(study, started[0]):
-                    raise
-                bar.write(
-                    f"trial {started[0]}: this worker stalled past the heartbeat grace period and "
-                    "another worker failed and retried the trial; its result is dropped"
-                )
-    finally:
-        bar.close()
+    with clock:
+        bar = _Progress(n_trials, _counts(study)[0], clock, progress)
+        clock.on_tick = bar.tick
+        try:
+            stopped_by = _loop(
+                study, objective, n_trials, deadline, clock, bar, on_trial_end, lambda: failures
+            )
+        finally:
+            clock.on_tick = None
+            bar.close()
     keeper.promote(study)
     best = best_trial(study)
     link = keeper.best_link if keeper.current() is not None else None
@@ -159,4 +164,60 @@ def run_study(
         best_value=trial_value(best) if best else None,
         best_trial=best.number if best else None,
         checkpoint=str(link) if link else None,
+        stopped_by=stopped_by,
+        spent_s=clock.spent(),
+        progress=describe_progress(study),
     )
+
+
+def _loop(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    n_trials: int | None,
+    deadline: float | None,
+    clock: StudyClock,
+    bar: _Progress,
+    on_trial_end: Callable[[optuna.Study, FrozenTrial], None],
+    failures: Callable[[], int],
+) -> str:
+    """One trial at a time until a stop; returns which stop."""
+    while True:
+        optuna.storages.fail_stale_trials(study)
+        finished, running = _counts(study)
+        if n_trials is not None and finished >= n_trials:
+            return "n_trials"
+        if clock.exhausted():
+            return "budget"
+        if deadline is not None and time.monotonic() >= deadline:
+            return "timeout"
+        if failures() >= MAX_CONSECUTIVE_FAILURES:
+            raise SearchError(
+                f"{failures()} trials in a row failed; stopping. "
+                f"See the reasons with: search trials --study {study.study_name}"
+            )
+        if n_trials is not None and finished + running >= n_trials:
+            # Other workers (or a killed one, until its heartbeat goes stale) hold the last
+            # trials: wait for them rather than overshoot the total.
+            time.sleep(1.0)
+            continue
+        started: list[int] = []
+
+        def tracked(trial: optuna.Trial) -> float:
+            started.append(trial.number)
+            return objective(trial)
+
+        try:
+            study.optimize(
+                tracked,
+                n_trials=1,
+                catch=(Exception,),
+                callbacks=[on_trial_end, bar],
+                gc_after_trial=False,
+            )
+        except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
+            if not started or not _taken_over(study, started[0]):
+                raise
+            bar.write(
+                f"trial {started[0]}: this worker stalled past the heartbeat grace period and "
+                "another worker failed and retried the trial; its result is dropped"
+            )

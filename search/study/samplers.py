@@ -84,7 +84,7 @@ def create_sampler(
     config: SamplerConfig, *, seed: int | None = None, source: str = "sampler"
 ) -> BaseSampler:
     """The study's sampler; seeded per trial (TrialSeededSampler) when it has a seed."""
-    kwargs = dict(config.options)
+    kwargs = config.kwargs
     seed = kwargs.pop("seed", seed if seed is not None else config.seed)
     sampler = build_from_registry(
         SAMPLERS, config.name, {**kwargs, "seed": seed}, source, "sampler"

@@ -100,3 +100,24 @@ def suggest(trial: Any, space: dict[str, ParamSpec]) -> dict[str, Any]:
                 name, float(spec.low), float(spec.high), step=spec.step, log=spec.log
             )
     return chosen
+
+
+def baseline_params(space: dict[str, ParamSpec], fixed: dict[str, Any]) -> dict[str, Any]:
+    """The `train:` section's own values for the searched keys that `space` can take: the
+    config a user would have trained by hand, as Optuna params. A value outside its range (or
+    not among its choices) is left out, for the sampler to pick."""
+    chosen: dict[str, Any] = {}
+    for name, spec in space.items():
+        if not spec.applies(chosen) or name not in fixed:
+            continue
+        value = fixed[name]
+        if spec.type == "categorical":
+            if value in (spec.choices or []):
+                chosen[name] = value
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            cast = int if spec.type == "int" else float
+            if float(spec.low) <= value <= float(spec.high) and (
+                spec.type == "float" or float(value).is_integer()
+            ):
+                chosen[name] = cast(value)
+    return chosen

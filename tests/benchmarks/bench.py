@@ -24,6 +24,7 @@ from typing import Any
 
 import optuna
 import torch
+import yaml
 
 from objectives.classify import ClassifyObjective
 from search.store.checkpoint import BestKeeper
@@ -31,16 +32,14 @@ from search.store.storage import open_storage
 from search.study.config import load_study_config
 from search.study.create import create_or_resume
 from search.study.runner import run_study
-from search.study.samplers import create_sampler
-from search.study.space import suggest
 from search.trainer.config import DataConfig, TrainConfig
 from search.trainer.data.load import load_dataset
 from search.trainer.loop import Trainer
-from search.trainer.losses import create_loss
-from search.trainer.metrics import ConfusionCounter
 from search.trainer.model import create_model
-from search.trainer.optim import create_optimizer, create_scheduler, step_scheduler
+from search.trainer.optim import create_optimizer
 from tests.benchmarks.data_bench import bench_over_budget, bench_stream_vs_memory
+from tests.benchmarks.suite import render as render_suite
+from tests.benchmarks.suite import run_suite
 
 REPO = Path(__file__).resolve().parents[2]
 warnings.filterwarnings("ignore", message=".*experimental.*")
@@ -105,13 +104,17 @@ def bench_throughput(epochs: int = 3, batch_size: int = 64) -> dict[str, Any]:
 # --- 2. Fixed cost per trial --------------------------------------------------------------------
 
 
-def _study_file(tmp: Path, text_changes: dict[str, str], name: str = "bench") -> Path:
-    text = LR_SCHED.read_text()
-    for old, new in text_changes.items():
-        assert old in text, old
-        text = text.replace(old, new)
+def _study_file(tmp: Path, changes: dict[str, Any], name: str = "bench") -> Path:
+    """studies/lr-sched.yaml with `changes` ({"train.epochs": 3, "pruner": {...}}) applied."""
+    data = yaml.safe_load(LR_SCHED.read_text())
+    for dotted, value in changes.items():
+        *parents, key = dotted.split(".")
+        node = data
+        for parent in parents:
+            node = node[parent]
+        node[key] = value
     path = tmp / f"{name}.yaml"
-    path.write_text(text)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
 
@@ -161,11 +164,7 @@ def bench_fixed_cost(n_trials: int = 6) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
             path = _study_file(
                 Path(tmp),
-                {
-                    "epochs: 6": "epochs: 3",
-                    "name: successive_halving": "name: none",
-                    "options: {min_resource: 1, reduction_factor: 3}": "options: {}",
-                },
+                {"train.epochs": 3, "pruner": {"name": "none"}, "budget": None},
             )
             load_dataset(
                 load_study_config(str(path)).train.data
@@ -190,143 +189,14 @@ def bench_fixed_cost(n_trials: int = 6) -> dict[str, Any]:
     }
 
 
-# --- 3. Time to quality: `search run` against a plain Optuna script -------------------------------
+# --- 3. Sample efficiency: the suite (tests/benchmarks/suite.py) -------------------------------
 
 
-def _plain_objective(config_base: TrainConfig, space) -> Callable[[optuna.Trial], float]:
-    """The way optuna-examples' pytorch_simple.py is written: data and DataLoader built in every
-    trial, every epoch trained, no pruning, the last epoch's validation score returned."""
-
-    def objective(trial: optuna.Trial) -> float:
-        config = config_base.replace(**suggest(trial, space))
-        dataset = load_dataset.__wrapped__(
-            config.data
-        )  # re-read and re-decoded, as the example does
-        mean, std = dataset.mean[0], dataset.std[0]
-        train = torch.utils.data.TensorDataset(
-            (dataset.train.images.float() / 255 - mean) / std, dataset.train.labels
-        )
-        loader = torch.utils.data.DataLoader(train, batch_size=config.batch_size, shuffle=True)
-        x_val = (dataset.val.images.float() / 255 - mean) / std
-        torch.manual_seed(config.seed)
-        model = create_model(config.model, num_classes=10, in_chans=1)
-        optimizer = create_optimizer(model, config)
-        scheduler = create_scheduler(optimizer, config)
-        loss_fn = create_loss(config, dataset.class_counts())
-        f1 = 0.0
-        for _ in range(config.epochs):
-            _plain_epoch(model, loader, optimizer, loss_fn)
-            model.eval()
-            counter = ConfusionCounter(10)
-            with torch.no_grad():
-                for i in range(0, len(x_val), 256):
-                    counter.update(model(x_val[i : i + 256]), dataset.val.labels[i : i + 256])
-            f1 = counter.compute().macro_f1
-            step_scheduler(scheduler, f1)
-        return f1
-
-    return objective
+LONG = False  # --long: the suite's budgets 5x longer
 
 
-class _Target:
-    def __init__(self, target: float, start: float) -> None:
-        self.target, self.start, self.reached = target, start, None
-
-    def __call__(self, study: optuna.Study, trial) -> None:
-        if self.reached is None and trial.value is not None and trial.value >= self.target:
-            self.reached = time.perf_counter() - self.start
-            study.stop()
-
-
-def bench_time_to_quality(
-    seeds=(0, 1, 2), target: float = 0.97, cap_s: float = 75.0
-) -> dict[str, Any]:
-    ours, plain = [], []
-    for seed in seeds:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = _study_file(Path(tmp), {})
-            config = load_study_config(str(path))
-            start = time.perf_counter()
-            stop = _Target(target, start)
-            _run(
-                Path(tmp),
-                path,
-                f"ours-{seed}",
-                n_trials=500,
-                seed=seed,
-                callbacks=[stop],
-                timeout=cap_s,
-            )
-            ours.append(stop.reached or cap_s)
-            load_dataset.cache_clear()
-            study = optuna.create_study(
-                direction="maximize",
-                sampler=create_sampler(config.sampler, seed=seed),
-                pruner=optuna.pruners.NopPruner(),
-            )
-            start = time.perf_counter()
-            stop = _Target(target, start)
-            study.optimize(
-                _plain_objective(config.train.replace(seed=seed), config.space),
-                n_trials=500,
-                timeout=cap_s,
-                callbacks=[stop],
-            )
-            plain.append(stop.reached or cap_s)
-        _log(f"time to quality, seed {seed}: ours {ours[-1]:.1f}s, plain {plain[-1]:.1f}s")
-    o, p = statistics.median(ours), statistics.median(plain)
-    return {
-        "target_val_macro_f1": target,
-        "seeds": list(seeds),
-        "ours_s": [round(v, 1) for v in ours],
-        "plain_optuna_s": [round(v, 1) for v in plain],
-        "cap_s": cap_s,
-        "speedup_median": round(p / o, 2),
-        "target": ">= 3",
-    }
-
-
-# --- 4. Pruning savings ---------------------------------------------------------------------------
-
-
-def bench_pruning(n_trials: int = 20, seed: int = 0) -> dict[str, Any]:
-    pruners = {
-        "successive_halving (default)": {},
-        "none": {
-            "name: successive_halving": "name: none",
-            "options: {min_resource: 1, reduction_factor: 3}": "options: {}",
-        },
-        "top_k after 1 epoch (k=3)": {
-            "name: successive_halving": "name: top_k",
-            "options: {min_resource: 1, reduction_factor: 3}": "options: {k: 3, epoch: 1}",
-        },
-        "median": {
-            "name: successive_halving": "name: median",
-            "options: {min_resource: 1, reduction_factor: 3}": "options: {n_startup_trials: 5}",
-        },
-    }
-    rows = {}
-    for label, changes in pruners.items():
-        with tempfile.TemporaryDirectory() as tmp:
-            path = _study_file(Path(tmp), changes)
-            start = time.perf_counter()
-            study = _run(Path(tmp), path, "pruning", n_trials=n_trials, seed=seed)
-            rows[label] = {
-                "epochs": sum(t.user_attrs.get("epochs_run", 0) for t in study.trials),
-                "best": round(study.best_value, 4),
-                "seconds": round(time.perf_counter() - start, 1),
-            }
-        _log(f"pruning {label}: {rows[label]}")
-    base = rows["none"]
-    for row in rows.values():
-        row["epochs_vs_none"] = round(row["epochs"] / base["epochs"], 3)
-        row["best_minus_none"] = round(row["best"] - base["best"], 4)
-    return {
-        "n_trials": n_trials,
-        "seed": seed,
-        "pruners": rows,
-        "target": "default <= 0.5 of none's epochs, best within 0.01",
-    }
+def bench_sample_efficiency() -> dict[str, Any]:
+    return run_suite(long=LONG, log=_log)
 
 
 # --- 5. CLI start-up ---------------------------------------------------------------------------------
@@ -399,8 +269,7 @@ def record(study, trial):
     if n in (5, %(n)d):
         rss[n] = rss_mb()
 tmp = Path(%(tmp)r)
-path = _study_file(tmp, {"epochs: 6": "epochs: 1", "name: successive_halving": "name: none",
-                         "options: {min_resource: 1, reduction_factor: 3}": "options: {}"})
+path = _study_file(tmp, {"train.epochs": 1, "pruner": {"name": "none"}, "budget": None})
 _run(tmp, path, "memory", n_trials=%(n)d, callbacks=[record])
 print(json.dumps(rss))
 """
@@ -433,11 +302,7 @@ def bench_workers(n_trials: int = 8) -> dict[str, Any]:
             (Path(tmp) / "studies").mkdir()
             _study_file(
                 Path(tmp) / "studies",
-                {
-                    "epochs: 6": "epochs: 2",
-                    "name: successive_halving": "name: none",
-                    "options: {min_resource: 1, reduction_factor: 3}": "options: {}",
-                },
+                {"train.epochs": 2, "pruner": {"name": "none"}, "budget": None},
                 name="workers",
             )
             start = time.perf_counter()
@@ -544,12 +409,11 @@ def bench_storage_proxy(workers: int = 8, trials_each: int = 40) -> dict[str, An
 BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
     "throughput": bench_throughput,
     "fixed_cost": bench_fixed_cost,
-    "pruning": bench_pruning,
     "cli_startup": bench_cli_startup,
     "memory": bench_memory,
     "workers": bench_workers,
     "storage_proxy": bench_storage_proxy,
-    "time_to_quality": bench_time_to_quality,
+    "sample_efficiency": bench_sample_efficiency,
     "stream_vs_memory": bench_stream_vs_memory,
     "over_budget": bench_over_budget,
 }
@@ -580,26 +444,6 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"| fixed cost per trial (s) | start→first step {f['start_to_first_step_s']} + between {f['between_trials_s']} | trial {f['trial_s']} | {f['share']} | {f['target']} |"
         )
-    if "time_to_quality" in r:
-        q = r["time_to_quality"]
-
-        def shown(values: list[float]) -> str:  # a run that hit the cap is censored: "≥ cap"
-            return ", ".join(f"≥{v}" if v >= q["cap_s"] else str(v) for v in values)
-
-        lines.append(
-            f"| time to val macro-F1 ≥ {q['target_val_macro_f1']} (s, median of {len(q['seeds'])} seeds) "
-            f"| {statistics.median(q['ours_s'])} [{shown(q['ours_s'])}] "
-            f"| plain Optuna {statistics.median(q['plain_optuna_s'])} [{shown(q['plain_optuna_s'])}] "
-            f"| {q['speedup_median']}x faster | {q['target']} |"
-        )
-    if "pruning" in r:
-        p = r["pruning"]
-        none = p["pruners"]["none"]
-        for label, row in p["pruners"].items():
-            if label != "none":
-                lines.append(
-                    f"| epochs, {label} ({p['n_trials']} trials) | {row['epochs']} (best {row['best']}) | NopPruner {none['epochs']} (best {none['best']}) | {row['epochs_vs_none']} | ≤ 0.5, best within 0.01 |"
-                )
     if "cli_startup" in r:
         c = r["cli_startup"]
         for name in ("--help", "studies", "best"):
@@ -639,7 +483,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", choices=list(BENCHES), help="run only these figures")
     parser.add_argument("-o", "--output", default=str(REPO / "runs" / "bench" / "results.json"))
+    parser.add_argument("--long", action="store_true", help="the suite's budgets 5x longer")
     args = parser.parse_args()
+    global LONG
+    LONG = args.long
     results: dict[str, Any] = {"machine": machine()}
     start = time.perf_counter()
     for name, bench in BENCHES.items():
@@ -654,6 +501,9 @@ def main() -> None:
     Path(args.output).write_text(json.dumps(results, indent=2))
     print(f"\nmachine: {results['machine']}\n")
     print(render(results))
+    if "sample_efficiency" in results:
+        print("\nSample efficiency (median of seeds; tests/benchmarks/suite.py):\n")
+        print(render_suite(results["sample_efficiency"]))
     print(f"\n{results['total_s']} s in all; JSON: {args.output}")
 
 

@@ -65,3 +65,16 @@ def test_diverging_trial_fails_with_its_reason(objective):
     assert trial.state == optuna.trial.TrialState.FAIL
     assert trial.user_attrs["fail_reason"].startswith("training loss became")
     assert not objective.keeper.trial_dir(0).exists()
+
+
+def test_a_spent_budget_stops_the_trial_after_its_epoch(objective):
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
+    study.enqueue_trial(PARAMS)
+    spent = ClassifyObjective(objective.config, objective.keeper, out_of_time=lambda: True)
+    study.optimize(spent, n_trials=1)
+    trial = study.trials[0]
+    assert trial.state == optuna.trial.TrialState.PRUNED
+    assert trial.user_attrs["epochs_run"] == 1
+    assert trial.user_attrs["pruned_reason"] == (
+        "stopped after epoch 1: the study's budget is spent"
+    )

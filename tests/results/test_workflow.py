@@ -98,6 +98,7 @@ def test_report_images_have_real_content(finished_study, monkeypatch, capsys):
         "parallel",
         "slice",
         "cost",
+        "progress",
     }
     for png in pngs:
         assert not _is_blank(png), png.name

@@ -57,6 +57,8 @@ BAD_FILES = [
     ("epochs-float", ("train.epochs", 2.5), "train.epochs", "expected an integer"),
     ("lr-negative", ("train.lr", -1.0), "train.lr", "must be > 0"),
     ("n-trials-zero", ("n_trials", 0), "n_trials", "must be >= 1"),
+    ("budget-words", ("budget", "a while"), "budget", "is not a duration"),
+    ("budget-negative", ("budget", -5), "budget", "must be > 0"),
     (
         "low-above-high",
         ("space.lr", {"type": "float", "low": 0.1, "high": 0.01}),
@@ -248,3 +250,39 @@ def test_bad_image_folders_are_refused_before_anything_is_written(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "studies/bad.yaml: train.data.path:" in err[0] and words in err[0]
     assert not (workdir / "runs").exists()
+
+
+def test_budget_makes_n_trials_an_optional_cap():
+    def config(**keys):
+        return load_study_config(str(write_study_from({**BASE, **keys})))
+
+    assert config(budget="1h30m", n_trials=None).budget_s == 5400
+    assert config(budget="1h30m", n_trials=None).trial_cap is None
+    assert config(budget="10m", n_trials=7).trial_cap == 7
+    assert config(budget=None, n_trials=None).trial_cap == 20
+
+
+def test_sampler_and_pruner_options_default_by_name_and_an_explicit_empty_set_is_optuna_s():
+    from search.study.config import (
+        DEFAULT_PRUNER_OPTIONS,
+        DEFAULT_SAMPLER_OPTIONS,
+        PrunerConfig,
+        SamplerConfig,
+    )
+
+    assert SamplerConfig().kwargs == DEFAULT_SAMPLER_OPTIONS.get("tpe", {})
+    assert SamplerConfig(name="random").kwargs == {}
+    assert SamplerConfig(options={}).kwargs == {}
+    assert PrunerConfig().kwargs == DEFAULT_PRUNER_OPTIONS["successive_halving"]
+    assert PrunerConfig(name="median").kwargs == {}
+    assert PrunerConfig(options={"min_resource": 2}).kwargs == {"min_resource": 2}
+
+
+_COUNTER = iter(range(10**6))
+
+
+def write_study_from(data: dict) -> Path:
+    import tempfile
+
+    root = Path(tempfile.mkdtemp())
+    return write_study(root, f"s{next(_COUNTER)}", yaml.safe_dump(data, sort_keys=False))

@@ -46,3 +46,17 @@ def test_bad_top_k_option_is_a_config_error():
 
     with pytest.raises(ConfigError, match="k must be >= 1"):
         create_pruner(PrunerConfig(name="top_k", options={"k": 0}))
+
+
+def test_min_resource_below_one_is_a_share_of_the_epochs():
+    def rungs(pruner):
+        return pruner._min_resource
+
+    share = PrunerConfig(name="successive_halving", options={"min_resource": 0.25})
+    assert rungs(create_pruner(share, epochs=8)) == 2
+    assert rungs(create_pruner(share, epochs=6)) == 2  # rounded up
+    assert rungs(create_pruner(share, epochs=2)) == 1  # never below one epoch
+    whole = PrunerConfig(name="successive_halving", options={"min_resource": 3})
+    assert rungs(create_pruner(whole, epochs=8)) == 3
+    hyperband = PrunerConfig(name="hyperband", options={"min_resource": 0.5, "max_resource": 8})
+    assert create_pruner(hyperband, epochs=8)._min_resource == 4

@@ -69,3 +69,34 @@ def test_bad_specs_name_the_field(kwargs, field):
     with pytest.raises(FieldError) as err:
         ParamSpec(**kwargs)
     assert err.value.field == field
+
+
+def test_baseline_params_take_train_values_the_space_can_hold():
+    from search.study.space import baseline_params
+
+    space = {
+        "lr": ParamSpec(type="float", low=1e-4, high=1e-2, log=True),
+        "batch_size": ParamSpec(type="categorical", choices=[32, 64]),
+        "sched": ParamSpec(type="categorical", choices=["step", "cosine"]),
+        "decay_epochs": ParamSpec(type="int", low=1, high=3, when={"sched": "step"}),
+        "epochs": ParamSpec(type="int", low=2, high=4),
+        "loss": ParamSpec(type="categorical", choices=["ce", "focal"]),
+        "focal_gamma": ParamSpec(type="float", low=1.0, high=3.0, when={"loss": "focal"}),
+    }
+    fixed = {
+        "lr": 1e-3,
+        "batch_size": 64,
+        "sched": "none",
+        "decay_epochs": 2,
+        "epochs": 9,
+        "loss": "focal",
+        "focal_gamma": 2.0,
+    }
+    # sched "none" is not a choice and epochs 9 is out of range: left to the sampler; the
+    # condition on sched then cannot hold, so decay_epochs is left out too.
+    assert baseline_params(space, fixed) == {
+        "lr": 1e-3,
+        "batch_size": 64,
+        "loss": "focal",
+        "focal_gamma": 2.0,
+    }

@@ -1,0 +1,73 @@
+"""How a study's best value evolved over the study's own time: would more budget help?
+
+Times are the study's wall-clock (see clock.py): a trial that finished 4 minutes into the
+second run of a study that first ran 10 minutes finished at 14 minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import optuna
+from optuna.study import StudyDirection
+from optuna.trial import TrialState
+
+from search.store.clock import format_duration, stored_spans, union_length
+
+STALLED_SHARE = 0.4
+"""No improvement in this last share of the time spent: more of the same budget rarely helps."""
+
+
+@dataclass(frozen=True)
+class Improvement:
+    seconds: float
+    """Study time at which the trial finished."""
+    value: float
+    trial: int
+
+
+def _spans(study: optuna.Study, trials: list) -> list[tuple[float, float]]:
+    spans = list(stored_spans(study).values())
+    if spans:
+        return spans
+    # A study from before spans were recorded: from its first trial's start to its last end.
+    starts = [t.datetime_start.timestamp() for t in trials if t.datetime_start]
+    ends = [t.datetime_complete.timestamp() for t in trials if t.datetime_complete]
+    return [(min(starts), max(ends))] if starts and ends else []
+
+
+def improvements(study: optuna.Study) -> tuple[list[Improvement], float]:
+    """Each new best (on the study's first objective) with its study time; and the time spent."""
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    spans = _spans(study, study.get_trials(deepcopy=False))
+    spent = union_length(spans)
+    maximize = study.directions[0] == StudyDirection.MAXIMIZE
+    steps: list[Improvement] = []
+    for t in sorted(trials, key=lambda t: t.datetime_complete):
+        value = t.values[0]
+        if not steps or (value > steps[-1].value if maximize else value < steps[-1].value):
+            at = union_length(spans, until=t.datetime_complete.timestamp())
+            steps.append(Improvement(at, value, t.number))
+    return steps, spent
+
+
+def describe_progress(study: optuna.Study, *, shown: int = 4) -> str | None:
+    """One line, e.g. "best 0.861 at 4m10s of 10m00s (trial 12); 0.61 at 12s -> 0.74 at 1m03s
+    -> 0.861 at 4m10s; no improvement in the last 58%: more time is unlikely to help"."""
+    steps, spent = improvements(study)
+    if not steps:
+        return None
+    last = steps[-1]
+    path = " -> ".join(f"{s.value:.4g} at {format_duration(s.seconds)}" for s in steps[-shown:])
+    if len(steps) > shown:
+        path = "... -> " + path
+    head = (
+        f"best {last.value:.4f} at {format_duration(last.seconds)} of "
+        f"{format_duration(spent)} (trial {last.trial}); {path}"
+    )
+    quiet = (spent - last.seconds) / spent if spent > 0 else 0.0
+    if quiet >= STALLED_SHARE:
+        return f"{head}; no improvement in the last {quiet:.0%}: more time is unlikely to help"
+    return (
+        f"{head}; still improving ({quiet:.0%} of the time since the last gain): more time may help"
+    )

@@ -1,0 +1,381 @@
+"""Sample efficiency: `search`'s defaults against a plain Optuna script, problem by problem.
+
+Each problem is run by each side for the same wall-clock budget, on the very same train, val and
+test images (the split is fixed by `data.seed`, not by the run's seed), with 3 seeds:
+- `search` with its defaults (no sampler or pruner in the study file);
+- `search` with `pruner: none`, the same sampler;
+- a plain Optuna script as optuna-examples writes one: TPE, no pruning, the data read and a
+  `DataLoader` built in every trial, the last epoch's score returned.
+For each: the best val macro-F1 at 25, 50 and 100% of the budget (trials finished by then), the
+time to reach the plain script's final best, and the test macro-F1 of the side's best model.
+
+`python -m tests.benchmarks.suite` runs it alone; `--long` multiplies the budgets by 5;
+`--candidates` adds the pruner and sampler settings the defaults were chosen from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import io
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+import yaml
+
+from objectives.classify import ClassifyObjective
+from search.results.final import evaluate_checkpoint
+from search.store.checkpoint import BestKeeper
+from search.store.clock import StudyClock
+from search.store.storage import open_storage
+from search.study.config import StudyConfig
+from search.study.create import create_or_resume
+from search.study.runner import run_study
+from search.study.space import suggest
+from search.trainer.config import TrainConfig
+from search.trainer.data.load import load_dataset
+from search.trainer.data.resolve import resolve_data_config
+from search.trainer.losses import create_loss
+from search.trainer.metrics import ConfusionCounter
+from search.trainer.model import create_model
+from search.trainer.optim import create_optimizer, create_scheduler
+from search.yaml_dataclasses import from_mapping
+from tests.shapes import make_hard_shapes, make_shapes
+
+REPO = Path(__file__).resolve().parents[2]
+SPACE = yaml.safe_load((REPO / "studies" / "lr-sched.yaml").read_text())["space"]
+SEEDS = (0, 1, 2)
+SHARES = (0.25, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Problem:
+    train: dict[str, Any]
+    """The study's `train:` section; data paths are relative to the problem's directory."""
+    budget_s: float
+    make: Callable[[Path], Any] | None = None
+    """Writes the problem's images under its directory."""
+
+
+PROBLEMS: dict[str, Problem] = {
+    "mnist-longtail": Problem(
+        train={"model": "test_resnet", "data": {"name": "mnist-longtail"}, "epochs": 6},
+        budget_s=90,
+    ),
+    # 10 classes, 1200 down to 25 images, 20 px, 10% of the labels confused.
+    "shapes-hard": Problem(
+        train={
+            "model": "test_resnet",
+            "data": {"path": "hard", "image_size": 20, "val_fraction": 0.2, "test_fraction": 0.2},
+            "epochs": 8,
+        },
+        budget_s=60,
+        make=lambda root: make_hard_shapes(root / "hard"),
+    ),
+    # A CSV manifest; 6 long-tailed classes drawn by 80 people, split by person; 5% noise.
+    "shapes-grouped-csv": Problem(
+        train={
+            "model": "test_resnet",
+            "data": {
+                "csv": "grouped/labels.csv",
+                "path_column": "file",
+                "label_columns": ["shape", "colour"],
+                "group_column": "maker",
+                "image_size": 24,
+                "val_fraction": 0.2,
+                "test_fraction": 0.2,
+            },
+            "epochs": 8,
+        },
+        budget_s=60,
+        make=lambda root: make_shapes(
+            root / "grouped", makers=80, per_maker=25, size=24, noise=0.05, seed=1
+        ),
+    ),
+}
+
+SIDES: dict[str, dict[str, Any]] = {
+    "search default": {},
+    "search pruner none": {"pruner": {"name": "none"}},
+}
+"""Study-file keys over the problem's study; the plain script is a side of its own."""
+
+CANDIDATES: dict[str, dict[str, Any]] = {
+    # Tried as the default and not chosen: see README, Speed.
+    "SH from 1/4 of the epochs, multivariate TPE, baseline first": {
+        "pruner": {
+            "name": "successive_halving",
+            "options": {"min_resource": 0.25, "reduction_factor": 3},
+        },
+        "sampler": {
+            "name": "tpe",
+            "options": {"n_startup_trials": 5, "multivariate": True, "group": True},
+        },
+        "baseline_first": True,
+    },
+}
+"""Settings the defaults were chosen against (`--candidates`)."""
+
+
+@dataclass
+class Run:
+    points: list[tuple[float, float]] = field(default_factory=list)
+    """(seconds from the start, value) for every trial completed within the budget."""
+    test_f1: float | None = None
+    trials: int = 0
+    pruned: int = 0
+
+    def best_at(self, seconds: float) -> float | None:
+        values = [v for t, v in self.points if t <= seconds]
+        return max(values) if values else None
+
+    def time_to(self, target: float) -> float | None:
+        return next((t for t, v in sorted(self.points) if v >= target - 1e-9), None)
+
+
+def _absolute(train: dict[str, Any], root: Path) -> dict[str, Any]:
+    data = dict(train["data"])
+    for key in ("path", "csv"):
+        if key in data:
+            data[key] = str(root / data[key])
+    return {**train, "data": data}
+
+
+def run_search(problem: Problem, root: Path, seed: int, budget: float, keys: dict[str, Any]) -> Run:
+    train = {**_absolute(problem.train, root), "seed": seed}
+    config = from_mapping(
+        StudyConfig, {"train": train, "space": SPACE, "budget": budget, **keys}, source="suite"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        storage = open_storage(f"sqlite:///{tmp}/suite.db", config.heartbeat)
+        load_dataset.cache_clear()  # the data is read inside the budget, as `search run` does
+        wall = datetime.datetime.now()
+        study = create_or_resume("suite", config, storage, seed=seed)
+        keeper = BestKeeper(Path(tmp) / "runs")
+        clock = StudyClock(study, config.budget_s)
+        objective = ClassifyObjective(config, keeper, out_of_time=clock.exhausted)
+        with contextlib.redirect_stdout(io.StringIO()):  # its line per trial
+            run_study(
+                study, objective, keeper, n_trials=None, timeout=None, clock=clock, progress=False
+            )
+        run = Run(trials=len(study.trials))
+        for t in study.trials:
+            run.pruned += t.state == optuna.trial.TrialState.PRUNED
+            if t.state == optuna.trial.TrialState.COMPLETE:
+                seconds = (t.datetime_complete - wall).total_seconds()
+                if seconds <= budget:
+                    run.points.append((seconds, t.value))
+        if keeper.current() is not None:
+            run.test_f1 = evaluate_checkpoint(str(keeper.best_link), "test")[0].macro_f1
+    return run
+
+
+def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, classes: int) -> float:
+    model.eval()
+    counter = ConfusionCounter(classes)
+    with torch.no_grad():
+        for i in range(0, len(x), 256):
+            counter.update(model(x[i : i + 256]), y[i : i + 256])
+    return counter.compute().macro_f1
+
+
+def run_plain(problem: Problem, root: Path, seed: int, budget: float) -> Run:
+    """The optuna-examples way: everything built in the objective, no pruning."""
+    base = from_mapping(
+        TrainConfig, {**_absolute(problem.train, root), "seed": seed}, source="suite"
+    )
+    space = from_mapping(StudyConfig, {"train": {}, "space": SPACE}, source="suite").space
+    best: dict[str, Any] = {"value": -1.0, "model": None, "test": None}
+
+    def objective(trial: optuna.Trial) -> float:
+        config = base.replace(**suggest(trial, space))
+        # The images are read and decoded in every trial, as the example does.
+        dataset = load_dataset.__wrapped__(resolve_data_config(config.data, config.model))
+        mean = torch.tensor(dataset.mean).view(1, -1, 1, 1)
+        std = torch.tensor(dataset.std).view(1, -1, 1, 1)
+
+        def tensors(split):
+            return (split.images.float() / 255 - mean) / std, split.labels
+
+        x_train, y_train = tensors(dataset.train)
+        loader = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(x_train, y_train),
+            batch_size=config.batch_size,
+            shuffle=True,
+        )
+        x_val, y_val = tensors(dataset.val)
+        torch.manual_seed(config.seed)
+        model = create_model(
+            config.model, num_classes=dataset.num_classes, in_chans=dataset.channels
+        )
+        optimizer = create_optimizer(model, config)
+        scheduler = create_scheduler(optimizer, config)
+        loss_fn = create_loss(config, dataset.class_counts())
+        f1 = 0.0
+        for _ in range(config.epochs):
+            model.train()
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss_fn(model(x), y).backward()
+                optimizer.step()
+            f1 = _evaluate(model, x_val, y_val, dataset.num_classes)
+            scheduler.step(f1)
+        within = time.perf_counter() - started <= budget  # Optuna's timeout lets it run over
+        if within and f1 > best["value"]:
+            x_test, y_test = tensors(dataset.test)
+            best.update(value=f1, test=_evaluate(model, x_test, y_test, dataset.num_classes))
+        return f1
+
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.NopPruner(),
+    )
+    wall, started = datetime.datetime.now(), time.perf_counter()
+    study.optimize(objective, timeout=budget, catch=(Exception,))
+    run = Run(trials=len(study.trials), test_f1=best["test"])
+    for t in study.trials:
+        if t.state == optuna.trial.TrialState.COMPLETE:
+            seconds = (t.datetime_complete - wall).total_seconds()
+            if seconds <= budget:
+                run.points.append((seconds, t.value))
+    return run
+
+
+def summarise(runs: dict[str, list[Run]], budget: float) -> dict[str, Any]:
+    """Per side, medians over seeds; time to the plain script's final best, seed by seed."""
+    plain = runs["plain optuna"]
+    plain_final = [r.best_at(budget) for r in plain]
+    plain_time = [r.time_to(f) if f is not None else None for r, f in zip(plain, plain_final)]
+    out: dict[str, Any] = {}
+    for side, side_runs in runs.items():
+        row: dict[str, Any] = {
+            f"best_at_{int(s * 100)}%": [r.best_at(s * budget) for r in side_runs] for s in SHARES
+        }
+        row["test_f1"] = [r.test_f1 for r in side_runs]
+        row["trials"] = [r.trials for r in side_runs]
+        row["pruned"] = [r.pruned for r in side_runs]
+        row["time_to_plain_best_s"] = [
+            r.time_to(f) if f is not None else None for r, f in zip(side_runs, plain_final)
+        ]
+        # A side that never reaches the plain final best counts as the whole budget (censored).
+        ratios = [
+            (t if t is not None else budget) / p
+            for t, p in zip(row["time_to_plain_best_s"], plain_time)
+            if p
+        ]
+        row["time_ratio_vs_plain"] = ratios
+        out[side] = row
+    out["plain_final_best"] = plain_final
+    out["plain_time_to_final_best_s"] = plain_time
+    return out
+
+
+def median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = [
+        "| problem (budget) | side | best val F1 at 25% / 50% / 100% | test F1 | time to plain's "
+        "final best (s; ratio to plain's) | trials (pruned) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, result in results["problems"].items():
+        budget = result["budget_s"]
+        summary = result["summary"]
+        for side, row in summary.items():
+            if not isinstance(row, dict):
+                continue
+            shares = " / ".join(_fmt(median(row[f"best_at_{int(s * 100)}%"])) for s in SHARES)
+            time_to = median(row["time_to_plain_best_s"])
+            ratio = median(row["time_ratio_vs_plain"])
+            lines.append(
+                f"| {name} ({budget:.0f} s) | {side} | {shares} | {_fmt(median(row['test_f1']))} "
+                f"| {_fmt(time_to, 1)} ({_fmt(ratio, 2)}) "
+                f"| {_fmt(median(row['trials']), 0)} ({_fmt(median(row['pruned']), 0)}) |"
+            )
+    return "\n".join(lines)
+
+
+def run_suite(
+    *,
+    only: list[str] | None = None,
+    long: bool = False,
+    candidates: bool = False,
+    seeds: tuple[int, ...] = SEEDS,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    sides = {**SIDES, **(CANDIDATES if candidates else {})}
+    results: dict[str, Any] = {"seeds": list(seeds), "problems": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for name, problem in PROBLEMS.items():
+            if only and name not in only:
+                continue
+            if problem.make is not None:
+                problem.make(root)
+            budget = problem.budget_s * (5 if long else 1)
+            runs: dict[str, list[Run]] = {side: [] for side in [*sides, "plain optuna"]}
+            for seed in seeds:
+                for side, keys in sides.items():
+                    runs[side].append(run_search(problem, root, seed, budget, keys))
+                    log(f"{name} seed {seed} {side}: {_brief(runs[side][-1], budget)}")
+                load_dataset.cache_clear()
+                runs["plain optuna"].append(run_plain(problem, root, seed, budget))
+                log(f"{name} seed {seed} plain optuna: {_brief(runs['plain optuna'][-1], budget)}")
+            results["problems"][name] = {
+                "budget_s": budget,
+                "summary": summarise(runs, budget),
+                "runs": {side: [vars(r) for r in rs] for side, rs in runs.items()},
+            }
+    return results
+
+
+def _brief(run: Run, budget: float) -> str:
+    return (
+        f"best {_fmt(run.best_at(budget))}, test {_fmt(run.test_f1)}, "
+        f"{run.trials} trials ({run.pruned} pruned)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=list(PROBLEMS))
+    parser.add_argument("--long", action="store_true", help="budgets 5x longer")
+    parser.add_argument("--candidates", action="store_true", help="add the candidate settings")
+    parser.add_argument("--seeds", type=int, nargs="*", default=list(SEEDS))
+    parser.add_argument("-o", "--output", default=str(REPO / "runs" / "bench" / "suite.json"))
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    results = run_suite(
+        only=args.only,
+        long=args.long,
+        candidates=args.candidates,
+        seeds=tuple(args.seeds),
+        log=lambda m: print(
+            f"[suite {time.strftime('%H:%M:%S')}] {m}", file=sys.stderr, flush=True
+        ),
+    )
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(results, indent=2))
+    print(render(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+import datetime
+
+import optuna
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState, create_trial
+
+from search.store.anytime import describe_progress, improvements
+
+T0 = datetime.datetime(2026, 1, 1, 12, 0, 0)
+
+
+def _trial(value, start_s, end_s, state=TrialState.COMPLETE):
+    trial = create_trial(
+        state=state,
+        value=value if state == TrialState.COMPLETE else None,
+        params={"x": 0.5},
+        distributions={"x": FloatDistribution(0, 1)},
+    )
+    trial.datetime_start = T0 + datetime.timedelta(seconds=start_s)
+    trial.datetime_complete = T0 + datetime.timedelta(seconds=end_s)
+    return trial
+
+
+def _study(tmp_path, direction="maximize"):
+    study = optuna.create_study(
+        storage=f"sqlite:///{tmp_path}/a.db", study_name="a", direction=direction
+    )
+    t0 = T0.timestamp()
+    # Two runs: 0-300 s, then a resume 1000-1300 s (the gap between them is not study time).
+    study.set_user_attr("run_time:first", [t0, t0 + 300])
+    study.set_user_attr("run_time:second", [t0 + 1000, t0 + 1300])
+    return study
+
+
+def test_improvements_in_study_time_across_a_resume(tmp_path):
+    study = _study(tmp_path)
+    for value, start, end in [(0.5, 0, 60), (0.4, 60, 120), (0.7, 120, 250), (0.8, 1000, 1100)]:
+        study.add_trial(_trial(value, start, end))
+    study.add_trial(_trial(None, 1100, 1150, state=TrialState.PRUNED))
+    steps, spent = improvements(study)
+    assert spent == 600
+    assert [(s.seconds, s.value, s.trial) for s in steps] == [
+        (60, 0.5, 0),
+        (250, 0.7, 2),
+        (400, 0.8, 3),
+    ]
+    line = describe_progress(study)
+    assert line.startswith("best 0.8000 at 6m40s of 10m00s (trial 3)")
+    assert "0.5 at 1m00s -> 0.7 at 4m10s -> 0.8 at 6m40s" in line
+    assert "still improving (33% of the time since the last gain)" in line
+
+
+def test_a_stalled_study_says_more_time_is_unlikely_to_help(tmp_path):
+    study = _study(tmp_path, direction="minimize")
+    for value, start, end in [(0.9, 0, 30), (0.3, 30, 60), (0.5, 60, 290), (0.6, 1000, 1290)]:
+        study.add_trial(_trial(value, start, end))
+    line = describe_progress(study)
+    assert line.startswith("best 0.3000 at 1m00s of 10m00s (trial 1)")
+    assert "no improvement in the last 90%: more time is unlikely to help" in line
+
+
+def test_no_complete_trial_no_line(tmp_path):
+    study = _study(tmp_path)
+    study.add_trial(_trial(None, 0, 10, state=TrialState.PRUNED))
+    assert describe_progress(study) is None
