@@ -69,5 +69,6 @@ def describe_progress(study: optuna.Study, *, shown: int = 4) -> str | None:
     if quiet >= STALLED_SHARE:
         return f"{head}; no improvement in the last {quiet:.0%}: more time is unlikely to help"
     return (
-        f"{head}; still improving ({quiet:.0%} of the time since the last gain): more time may help"
+        f"{head}; still improving: last gain at {1 - quiet:.0%} of the time spent; "
+        "more time may help"
     )

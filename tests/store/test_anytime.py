@@ -47,7 +47,7 @@ def test_improvements_in_study_time_across_a_resume(tmp_path):
     line = describe_progress(study)
     assert line.startswith("best 0.8000 at 6m40s of 10m00s (trial 3)")
     assert "0.5 at 1m00s -> 0.7 at 4m10s -> 0.8 at 6m40s" in line
-    assert "still improving (33% of the time since the last gain)" in line
+    assert line.endswith("still improving: last gain at 67% of the time spent; more time may help")
 
 
 def test_a_stalled_study_says_more_time_is_unlikely_to_help(tmp_path):
