@@ -103,13 +103,14 @@ class ClassifyObjective:
             if single:
                 trial.report(value, result.epoch)
             faults.reach("epoch")
-            # Pruning after the last epoch would save nothing and discard a finished trial.
-            if single and result.epoch < config.epochs and trial.should_prune():
+            reason = None
+            if result.epoch == config.epochs:
+                pass  # stopping now would save nothing and discard a finished trial
+            elif single and trial.should_prune():
                 reason = f"pruned after epoch {result.epoch}: {self.config.metric}={value:.4f}"
-                trial.set_user_attr("pruned_reason", reason)
-                raise optuna.TrialPruned(reason)
-            if result.epoch < config.epochs and self.out_of_time():
+            elif self.out_of_time():
                 reason = f"stopped after epoch {result.epoch}: the study's budget is spent"
+            if reason is not None:
                 trial.set_user_attr("pruned_reason", reason)
                 raise optuna.TrialPruned(reason)
         assert best_value is not None

@@ -29,6 +29,7 @@ def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, 
     if keeper.current() != best.number and mirror is not None:
         keeper.promote(study)  # on another machine: fetch the best from the artifact store
     checkpoint = os.path.abspath(keeper.best_link) if keeper.current() == best.number else None
+    steps, spent = improvements(study)
     return {
         "study": study.study_name,
         "metric": study.user_attrs.get("metric", "value"),
@@ -39,6 +40,6 @@ def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, 
         "checkpoint": checkpoint,
         "storage": redact(url),
         "train_config": best.user_attrs.get("train_config"),
-        "progress": describe_progress(study),
-        "spent_s": improvements(study)[1],
+        "progress": describe_progress(steps, spent),
+        "spent_s": spent,
     }

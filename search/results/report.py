@@ -11,7 +11,7 @@ import optuna
 from optuna.trial import TrialState
 
 from search.results.trials import trials_frame
-from search.store.anytime import describe_progress, improvements
+from search.store.anytime import Improvement, describe_progress, improvements
 from search.store.storage import best_trial, trial_value
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -69,10 +69,11 @@ def write_report(study: optuna.Study, out: Path) -> dict[str, str]:
             plt.close("all")
     if _plot_cost(study, out / "cost.png"):
         written["cost"] = COST_CAPTION
-    if _plot_progress(study, out / "progress.png"):
+    steps, spent = improvements(study)
+    if _plot_progress(study, steps, spent, out / "progress.png"):
         written["progress"] = PROGRESS_CAPTION
     trials_frame(study).to_csv(out / "trials.csv", index=False)
-    _write_index(study, out, written, skipped)
+    _write_index(study, out, written, skipped, describe_progress(steps, spent))
     return written
 
 
@@ -120,11 +121,10 @@ PROGRESS_CAPTION = (
 )
 
 
-def _plot_progress(study: optuna.Study, path: Path) -> bool:
+def _plot_progress(study: optuna.Study, steps: list[Improvement], spent: float, path: Path) -> bool:
     """The best-so-far step curve over study time, from the runs' recorded spans."""
     import matplotlib.pyplot as plt
 
-    steps, spent = improvements(study)
     if not steps:
         return False
     minutes = [s.seconds / 60 for s in steps] + [spent / 60]
@@ -146,7 +146,11 @@ def _plot_progress(study: optuna.Study, path: Path) -> bool:
 
 
 def _write_index(
-    study: optuna.Study, out: Path, written: dict[str, str], skipped: dict[str, str]
+    study: optuna.Study,
+    out: Path,
+    written: dict[str, str],
+    skipped: dict[str, str],
+    progress: str | None,
 ) -> None:
     top = best_trial(study)
     best = (
@@ -159,7 +163,6 @@ def _write_index(
         for name, c in written.items()
     )
     notes = "".join(f"<li>{html.escape(text)}</li>" for text in skipped.values())
-    progress = describe_progress(study)
     if progress:
         best = f"{best}. {progress}"
     page = f"""<!doctype html>

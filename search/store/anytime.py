@@ -51,10 +51,11 @@ def improvements(study: optuna.Study) -> tuple[list[Improvement], float]:
     return steps, spent
 
 
-def describe_progress(study: optuna.Study, *, shown: int = 4) -> str | None:
+def describe_progress(steps: list[Improvement], spent: float, *, shown: int = 4) -> str | None:
     """One line, e.g. "best 0.861 at 4m10s of 10m00s (trial 12); 0.61 at 12s -> 0.74 at 1m03s
-    -> 0.861 at 4m10s; no improvement in the last 58%: more time is unlikely to help"."""
-    steps, spent = improvements(study)
+    -> 0.861 at 4m10s; no improvement in the last 58%: more time is unlikely to help".
+
+    Takes what `improvements(study)` returns, so a caller that also plots it reads once."""
     if not steps:
         return None
     last = steps[-1]

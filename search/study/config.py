@@ -58,9 +58,7 @@ class SamplerConfig:
 
     @property
     def kwargs(self) -> dict[str, Any]:
-        if self.options is None:
-            return dict(DEFAULT_SAMPLER_OPTIONS.get(self.name, {}))
-        return dict(self.options)
+        return _options(self.options, DEFAULT_SAMPLER_OPTIONS, self.name)
 
 
 @dataclass(frozen=True)
@@ -73,9 +71,14 @@ class PrunerConfig:
 
     @property
     def kwargs(self) -> dict[str, Any]:
-        if self.options is None:
-            return dict(DEFAULT_PRUNER_OPTIONS.get(self.name, {}))
-        return dict(self.options)
+        return _options(self.options, DEFAULT_PRUNER_OPTIONS, self.name)
+
+
+def _options(
+    given: dict[str, Any] | None, defaults: dict[str, dict[str, Any]], name: str
+) -> dict[str, Any]:
+    """The options the file gives (even none: `{}`), else search's defaults for that name."""
+    return dict(defaults.get(name, {}) if given is None else given)
 
 
 @dataclass(frozen=True)

@@ -192,11 +192,8 @@ def bench_fixed_cost(n_trials: int = 6) -> dict[str, Any]:
 # --- 3. Sample efficiency: the suite (tests/benchmarks/suite.py) -------------------------------
 
 
-LONG = False  # --long: the suite's budgets 5x longer
-
-
-def bench_sample_efficiency() -> dict[str, Any]:
-    return run_suite(long=LONG, log=_log)
+def bench_sample_efficiency(long: bool = False) -> dict[str, Any]:
+    return run_suite(long=long, log=_log)
 
 
 # --- 5. CLI start-up ---------------------------------------------------------------------------------
@@ -485,8 +482,6 @@ def main() -> None:
     parser.add_argument("-o", "--output", default=str(REPO / "runs" / "bench" / "results.json"))
     parser.add_argument("--long", action="store_true", help="the suite's budgets 5x longer")
     args = parser.parse_args()
-    global LONG
-    LONG = args.long
     results: dict[str, Any] = {"machine": machine()}
     start = time.perf_counter()
     for name, bench in BENCHES.items():
@@ -494,7 +489,7 @@ def main() -> None:
             continue
         _log(f"{name} ...")
         t0 = time.perf_counter()
-        results[name] = bench()
+        results[name] = bench(long=args.long) if bench is bench_sample_efficiency else bench()
         _log(f"{name}: {results[name]}  ({time.perf_counter() - t0:.0f}s)")
     results["total_s"] = round(time.perf_counter() - start)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)

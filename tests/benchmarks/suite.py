@@ -168,13 +168,7 @@ def run_search(problem: Problem, root: Path, seed: int, budget: float, keys: dic
             run_study(
                 study, objective, keeper, n_trials=None, timeout=None, clock=clock, progress=False
             )
-        run = Run(trials=len(study.trials))
-        for t in study.trials:
-            run.pruned += t.state == optuna.trial.TrialState.PRUNED
-            if t.state == optuna.trial.TrialState.COMPLETE:
-                seconds = (t.datetime_complete - wall).total_seconds()
-                if seconds <= budget:
-                    run.points.append((seconds, t.value))
+        run = _finished(study, wall, budget)
         if keeper.current() is not None:
             run.test_f1 = evaluate_checkpoint(str(keeper.best_link), "test")[0].macro_f1
     return run
@@ -195,7 +189,7 @@ def run_plain(problem: Problem, root: Path, seed: int, budget: float) -> Run:
         TrainConfig, {**_absolute(problem.train, root), "seed": seed}, source="suite"
     )
     space = from_mapping(StudyConfig, {"train": {}, "space": SPACE}, source="suite").space
-    best: dict[str, Any] = {"value": -1.0, "model": None, "test": None}
+    best: dict[str, Any] = {"value": -1.0, "test": None}
 
     def objective(trial: optuna.Trial) -> float:
         config = base.replace(**suggest(trial, space))
@@ -243,12 +237,19 @@ def run_plain(problem: Problem, root: Path, seed: int, budget: float) -> Run:
     )
     wall, started = datetime.datetime.now(), time.perf_counter()
     study.optimize(objective, timeout=budget, catch=(Exception,))
-    run = Run(trials=len(study.trials), test_f1=best["test"])
+    run = _finished(study, wall, budget)
+    run.test_f1 = best["test"]
+    return run
+
+
+def _finished(study: optuna.Study, wall: datetime.datetime, budget: float) -> Run:
+    """The trials of a side's study: counts, and each completed within the budget."""
+    run = Run(trials=len(study.trials))
     for t in study.trials:
-        if t.state == optuna.trial.TrialState.COMPLETE:
-            seconds = (t.datetime_complete - wall).total_seconds()
-            if seconds <= budget:
-                run.points.append((seconds, t.value))
+        run.pruned += t.state == optuna.trial.TrialState.PRUNED
+        seconds = (t.datetime_complete - wall).total_seconds() if t.datetime_complete else None
+        if t.state == optuna.trial.TrialState.COMPLETE and seconds <= budget:
+            run.points.append((seconds, t.value))
     return run
 
 

@@ -44,7 +44,7 @@ def test_improvements_in_study_time_across_a_resume(tmp_path):
         (250, 0.7, 2),
         (400, 0.8, 3),
     ]
-    line = describe_progress(study)
+    line = describe_progress(*improvements(study))
     assert line.startswith("best 0.8000 at 6m40s of 10m00s (trial 3)")
     assert "0.5 at 1m00s -> 0.7 at 4m10s -> 0.8 at 6m40s" in line
     assert line.endswith("still improving: last gain at 67% of the time spent; more time may help")
@@ -54,7 +54,7 @@ def test_a_stalled_study_says_more_time_is_unlikely_to_help(tmp_path):
     study = _study(tmp_path, direction="minimize")
     for value, start, end in [(0.9, 0, 30), (0.3, 30, 60), (0.5, 60, 290), (0.6, 1000, 1290)]:
         study.add_trial(_trial(value, start, end))
-    line = describe_progress(study)
+    line = describe_progress(*improvements(study))
     assert line.startswith("best 0.3000 at 1m00s of 10m00s (trial 1)")
     assert "no improvement in the last 90%: more time is unlikely to help" in line
 
@@ -62,4 +62,4 @@ def test_a_stalled_study_says_more_time_is_unlikely_to_help(tmp_path):
 def test_no_complete_trial_no_line(tmp_path):
     study = _study(tmp_path)
     study.add_trial(_trial(None, 0, 10, state=TrialState.PRUNED))
-    assert describe_progress(study) is None
+    assert describe_progress(*improvements(study)) is None
