@@ -120,10 +120,11 @@ class StudyConfig:
     """Minimise this too: an Optuna multi-objective study whose Pareto front `pick` chooses
     from. Optuna cannot prune such a study, so it needs pruner: {name: none}."""
     pick: PickConfig = field(default_factory=PickConfig)
-    baseline_first: bool = False
-    """Trial 0 trains the `train:` section's own values (where the space allows them): the
-    config you would have tried by hand, so the study starts from it rather than from a
-    random point. Off by default: on the benchmark suite it did not pay at short budgets."""
+    baseline_first: bool = True
+    """Trial 0 trains a known-strong configuration before the sampler starts: `train:`'s own
+    values for the searched keys it sets, and for the others search's starting recipe (AdamW,
+    lr 3e-3, or 3e-4 from weights, cosine to 1e-6, cross-entropy; `space.STARTING_RECIPE`),
+    where the space can hold them. false: trial 0 is the sampler's."""
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:

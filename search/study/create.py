@@ -14,7 +14,7 @@ from search.store.urls import redact
 from search.study.config import StudyConfig
 from search.study.pruners import create_pruner
 from search.study.samplers import create_sampler
-from search.study.space import baseline_params
+from search.study.space import first_trial_params
 from search.yaml_dataclasses import to_mapping
 
 FINGERPRINT_ATTR = "search_fingerprint"
@@ -76,8 +76,7 @@ def create_or_resume(
     )
     # After the fingerprint: a worker that sees a trial in the study expects to find it.
     if config.baseline_first:
-        fixed = {name: getattr(config.train, name) for name in config.space}
-        study.enqueue_trial(baseline_params(config.space, fixed), skip_if_exists=True)
+        study.enqueue_trial(first_trial_params(config.space, config.train), skip_if_exists=True)
     return study
 
 

@@ -1,4 +1,4 @@
-"""Creating a study: trial 0 is the train: section's own config, once."""
+"""Creating a study: trial 0 is train:'s own config completed by the starting recipe, once."""
 
 from __future__ import annotations
 
@@ -34,9 +34,19 @@ def test_the_baseline_is_enqueued_once_as_trial_0(workdir):
     assert not again.get_trials(states=(TrialState.WAITING,))
 
 
-def test_by_default_trial_0_is_the_sampler_s(workdir):
+def test_by_default_trial_0_is_the_starting_recipe(workdir):
     config = load_study_config(str(write_study(workdir, "c", SMALL_STUDY)))
-    assert config.baseline_first is False
+    assert config.baseline_first is True
+    storage = open_storage(f"sqlite:///{workdir}/c.db", config.heartbeat)
+    study = create_or_resume("c", config, storage, seed=0)
+    (waiting,) = study.get_trials(states=(TrialState.WAITING,))
+    # train: sets neither lr nor loss: the recipe's, both inside this space.
+    assert waiting.system_attrs["fixed_params"] == {"lr": 3e-3, "loss": "ce"}
+
+
+def test_baseline_first_false_leaves_trial_0_to_the_sampler(workdir):
+    text = "baseline_first: false\n" + SMALL_STUDY
+    config = load_study_config(str(write_study(workdir, "c", text)))
     storage = open_storage(f"sqlite:///{workdir}/c.db", config.heartbeat)
     study = create_or_resume("c", config, storage, seed=0)
     assert study.get_trials() == []

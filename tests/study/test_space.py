@@ -100,3 +100,38 @@ def test_baseline_params_take_train_values_the_space_can_hold():
         "loss": "focal",
         "focal_gamma": 2.0,
     }
+
+
+def test_the_first_trial_takes_train_s_values_and_the_recipe_for_the_rest():
+    from search.study.space import STARTING_RECIPE, first_trial_params
+    from search.trainer.config import TrainConfig
+
+    space = {
+        "lr": ParamSpec(type="float", low=1e-4, high=1e-2, log=True),
+        "opt": ParamSpec(type="categorical", choices=["momentum", "adamw"]),
+        "sched": ParamSpec(type="categorical", choices=["step", "cosine"]),
+        "min_lr": ParamSpec(type="float", low=1e-7, high=1e-5, when={"sched": "cosine"}),
+        "loss": ParamSpec(type="categorical", choices=["focal", "label_smoothing"]),
+        "batch_size": ParamSpec(type="categorical", choices=[32, 128]),
+    }
+    # The user set opt; lr, sched and min_lr are the trainer's defaults: the recipe's. The
+    # recipe's loss (ce) and the default batch size (64) are not choices: the sampler's.
+    assert first_trial_params(space, TrainConfig(opt="momentum")) == {
+        "lr": STARTING_RECIPE["lr"],
+        "opt": "momentum",
+        "sched": "cosine",
+        "min_lr": STARTING_RECIPE["min_lr"],
+    }
+    assert first_trial_params(space, TrainConfig(lr=5e-3, sched="step"))["lr"] == 5e-3
+    assert "sched" not in first_trial_params(
+        {"sched": ParamSpec(type="categorical", choices=["step"])}, TrainConfig()
+    )
+
+
+def test_the_first_trial_fine_tunes_weights_at_a_lower_lr():
+    from search.study.space import FINE_TUNING_LR, STARTING_RECIPE, first_trial_params
+    from search.trainer.config import TrainConfig
+
+    space = {"lr": ParamSpec(type="float", low=1e-5, high=1e-2, log=True)}
+    assert first_trial_params(space, TrainConfig(pretrained=True)) == {"lr": FINE_TUNING_LR}
+    assert FINE_TUNING_LR < STARTING_RECIPE["lr"]
