@@ -40,8 +40,9 @@ DEFAULT_PRUNER_OPTIONS: dict[str, dict[str, Any]] = {
     "successive_halving": {"min_resource": 1, "reduction_factor": 3},
 }
 """Options a pruner gets when the study file gives none: first judged after one epoch, the best
-third going on at each rung (1, 3, 9 epochs). On the benchmark suite it ended highest on
-validation on two of three problems; `pruner: none` ended 0.002 higher on the third."""
+third going on at each rung (1, 3, 9 epochs). On the benchmark suite (README, Speed), with the
+starting recipe as trial 0, it ends at least as high on validation as `pruner: none` on all
+three problems (0.982 vs 0.974, 0.613 vs 0.596, 0.841 vs 0.841)."""
 
 
 @dataclass(frozen=True)

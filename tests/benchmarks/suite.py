@@ -373,9 +373,21 @@ def run_suite(
     long: bool = False,
     candidates: bool = False,
     seeds: tuple[int, ...] = SEEDS,
+    sides: list[str] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    sides = {**SIDES, **(CANDIDATES if candidates else {})}
+    """`sides` keeps only those (the plain script, which the times are measured against, always
+    runs)."""
+    search_sides = {
+        side: keys
+        for side, keys in {**SIDES, **(CANDIDATES if candidates else {})}.items()
+        if not sides or side in sides
+    }
+    plain_sides = {
+        side: loaders
+        for side, loaders in PLAIN_SIDES.items()
+        if not sides or side in sides or side == "plain optuna"
+    }
     results: dict[str, Any] = {"seeds": list(seeds), "problems": {}}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -385,13 +397,13 @@ def run_suite(
             if problem.make is not None:
                 problem.make(root)
             budget = problem.budget_s * (5 if long else 1)
-            runs: dict[str, list[Run]] = {side: [] for side in [*sides, *PLAIN_SIDES]}
+            runs: dict[str, list[Run]] = {side: [] for side in [*search_sides, *plain_sides]}
             for seed in seeds:
-                for side, keys in sides.items():
+                for side, keys in search_sides.items():
                     runs[side].append(run_search(problem, root, seed, budget, keys))
                     log(f"{name} seed {seed} {side}: {_brief(runs[side][-1], budget)}")
                 load_dataset.cache_clear()
-                for side, loaders in PLAIN_SIDES.items():
+                for side, loaders in plain_sides.items():
                     runs[side].append(run_plain(problem, root, seed, budget, loaders))
                     log(f"{name} seed {seed} {side}: {_brief(runs[side][-1], budget)}")
             results["problems"][name] = {
@@ -415,6 +427,11 @@ def main() -> None:
     parser.add_argument("--long", action="store_true", help="budgets 5x longer")
     parser.add_argument("--candidates", action="store_true", help="add the candidate settings")
     parser.add_argument("--seeds", type=int, nargs="*", default=list(SEEDS))
+    parser.add_argument(
+        "--sides",
+        nargs="*",
+        help="run only these sides (and the plain script), e.g. 'search default'",
+    )
     parser.add_argument("-o", "--output", default=str(REPO / "runs" / "bench" / "suite.json"))
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -423,6 +440,7 @@ def main() -> None:
         long=args.long,
         candidates=args.candidates,
         seeds=tuple(args.seeds),
+        sides=args.sides,
         log=lambda m: print(
             f"[suite {time.strftime('%H:%M:%S')}] {m}", file=sys.stderr, flush=True
         ),
