@@ -7,10 +7,13 @@ categorical parameter `sched` took that value (or one of a list of values).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from search.errors import shown
 from search.yaml_dataclasses import FieldError
+
+if TYPE_CHECKING:
+    from search.trainer.config import TrainConfig
 
 Choice = bool | int | float | str
 
@@ -139,7 +142,7 @@ FINE_TUNING_LR = 3e-4
 as fine-tuning wants."""
 
 
-def first_trial_params(space: dict[str, ParamSpec], train: Any) -> dict[str, Any]:
+def first_trial_params(space: dict[str, ParamSpec], train: TrainConfig) -> dict[str, Any]:
     """Trial 0 as Optuna params: `train:`'s own values for the searched keys it sets, the
     starting recipe for those it leaves at the trainer's defaults, each where the space can
     hold it (see baseline_params)."""

@@ -47,6 +47,7 @@ from search.study.create import create_or_resume
 from search.study.runner import run_study
 from search.study.space import suggest
 from search.trainer.config import TrainConfig
+from search.trainer.data.config import BUILTIN_DATASETS
 from search.trainer.data.load import load_dataset
 from search.trainer.data.resolve import resolve_data_config
 from search.trainer.losses import create_loss
@@ -197,7 +198,7 @@ def _examples_loaders(config: TrainConfig) -> tuple[Any, Callable[[str], Any], i
     """As optuna-examples' pytorch_simple.py: a dataset of files (or of the built-in arrays)
     with torchvision transforms, and a DataLoader per split, built in every trial."""
     data = config.data
-    if data.name not in ("mnist", "mnist-longtail"):
+    if data.name not in BUILTIN_DATASETS:
         data = dataclasses.replace(data, cache="stream")  # the file list, nothing decoded
     dataset = load_dataset.__wrapped__(resolve_data_config(data, config.model))
     transform = transforms.Compose(
