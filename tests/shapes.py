@@ -46,15 +46,7 @@ def make_shapes(
             half = rng.randint(size // 5, size // 3)
             cx = size // 2 + offset[0] + rng.randint(-3, 3)
             cy = size // 2 + offset[1] + rng.randint(-3, 3)
-            box = (cx - half, cy - half, cx + half, cy + half)
-            fill = COLOURS[colour]
-            if shape == "circle":
-                draw.ellipse(box, outline=fill, width=stroke)
-            elif shape == "square":
-                draw.rectangle(box, outline=fill, width=stroke)
-            else:
-                points = [(cx, cy - half), (cx - half, cy + half), (cx + half, cy + half)]
-                draw.polygon(points, outline=fill, width=stroke)
+            _draw_shape(draw, shape, cx, cy, half, COLOURS[colour], None, stroke)
             name = f"images/m{m:02d}_{j:02d}.png"
             img.save(root / name, optimize=True)
             if rng.random() < noise:
@@ -69,6 +61,23 @@ def make_shapes(
 
 
 HARD_SHAPES = ("circle", "square", "triangle", "diamond", "cross")
+
+
+def _draw_shape(draw, shape: str, cx: int, cy: int, half: int, ink, fill, width: int) -> None:
+    """One of HARD_SHAPES centred on (cx, cy), `half` from the centre to each side."""
+    x0, y0, x1, y1 = cx - half, cy - half, cx + half, cy + half
+    if shape == "circle":
+        draw.ellipse((x0, y0, x1, y1), outline=ink, fill=fill, width=width)
+    elif shape == "square":
+        draw.rectangle((x0, y0, x1, y1), outline=ink, fill=fill, width=width)
+    elif shape == "triangle":
+        draw.polygon([(cx, y0), (x0, y1), (x1, y1)], outline=ink, fill=fill, width=width)
+    elif shape == "diamond":
+        draw.polygon([(cx, y0), (x1, cy), (cx, y1), (x0, cy)], outline=ink, fill=fill, width=width)
+    else:
+        bar = max(width, half // 3)
+        draw.rectangle((cx - bar, y0, cx + bar, y1), outline=ink, fill=fill, width=width)
+        draw.rectangle((x0, cy - bar, x1, cy + bar), outline=ink, fill=fill, width=width)
 
 
 def make_hard_shapes(
@@ -110,21 +119,7 @@ def make_hard_shapes(
             cx = big // 2 + rng.randint(-big // 8, big // 8)
             cy = big // 2 + rng.randint(-big // 8, big // 8)
             fill = ink if style == "filled" else None
-            width = rng.randint(2, 5)
-            x0, y0, x1, y1 = cx - half, cy - half, cx + half, cy + half
-            if shape == "circle":
-                draw.ellipse((x0, y0, x1, y1), outline=ink, fill=fill, width=width)
-            elif shape == "square":
-                draw.rectangle((x0, y0, x1, y1), outline=ink, fill=fill, width=width)
-            elif shape == "triangle":
-                draw.polygon([(cx, y0), (x0, y1), (x1, y1)], outline=ink, fill=fill, width=width)
-            elif shape == "diamond":
-                points = [(cx, y0), (x1, cy), (cx, y1), (x0, cy)]
-                draw.polygon(points, outline=ink, fill=fill, width=width)
-            else:
-                bar = max(width, half // 3)
-                draw.rectangle((cx - bar, y0, cx + bar, y1), outline=ink, fill=fill, width=width)
-                draw.rectangle((x0, cy - bar, x1, cy + bar), outline=ink, fill=fill, width=width)
+            _draw_shape(draw, shape, cx, cy, half, ink, fill, rng.randint(2, 5))
             line = [rng.randint(0, big) for _ in range(4)]
             draw.line(line, fill=tuple(rng.randint(0, 255) for _ in range(3)), width=2)
             img = img.resize((size, size), Image.BOX)

@@ -38,8 +38,9 @@ def _spans(study: optuna.Study, trials: list) -> list[tuple[float, float]]:
 
 def improvements(study: optuna.Study) -> tuple[list[Improvement], float]:
     """Each new best (on the study's first objective) with its study time; and the time spent."""
-    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    spans = _spans(study, study.get_trials(deepcopy=False))
+    every = study.get_trials(deepcopy=False)
+    trials = [t for t in every if t.state == TrialState.COMPLETE]
+    spans = _spans(study, every)
     spent = union_length(spans)
     maximize = study.directions[0] == StudyDirection.MAXIMIZE
     steps: list[Improvement] = []

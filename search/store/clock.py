@@ -107,7 +107,10 @@ class StudyClock:
     def touch(self) -> None:
         """Write this run's span as of now (at each tick, and when a trial ends)."""
         self.study.set_user_attr(self.key, [self.start, time.time()])
-        self._others = [s for k, s in stored_spans(self.study).items() if k != self.key]
+        self._others = self._other_spans()
+
+    def _other_spans(self) -> list[tuple[float, float]]:
+        return [s for k, s in stored_spans(self.study).items() if k != self.key]
 
     def _tick(self) -> None:
         while not self._stop.wait(self.tick_s):
@@ -120,7 +123,7 @@ class StudyClock:
 
     def spent_before(self) -> float:
         """What earlier runs and other workers have spent, as the storage says now."""
-        return union_length([s for k, s in stored_spans(self.study).items() if k != self.key])
+        return union_length(self._other_spans())
 
     def spent(self) -> float:
         """The study's wall-clock so far: this run's span joined with every other run's."""
