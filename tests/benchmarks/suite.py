@@ -118,6 +118,16 @@ SIDES: dict[str, dict[str, Any]] = {
 CANDIDATES: dict[str, dict[str, Any]] = {
     # Tried as the default and not chosen: see README, Speed.
     "trial 0 from the sampler": {"baseline_first": False},
+    "SH from 1/4 of the epochs": {
+        "pruner": {
+            "name": "successive_halving",
+            "options": {"min_resource": 0.25, "reduction_factor": 3},
+        }
+    },
+    "hyperband": {"pruner": {"name": "hyperband", "options": {"reduction_factor": 3}}},
+    "median after 2 epochs": {
+        "pruner": {"name": "median", "options": {"n_startup_trials": 5, "n_warmup_steps": 2}}
+    },
     "SH from 1/4 of the epochs, multivariate TPE, baseline first": {
         "pruner": {
             "name": "successive_halving",
@@ -375,10 +385,12 @@ def run_suite(
     candidates: bool = False,
     seeds: tuple[int, ...] = SEEDS,
     sides: list[str] | None = None,
+    reuse: dict[str, Any] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """`sides` keeps only those (the plain script, which the times are measured against, always
-    runs)."""
+    runs, unless `reuse` has it). `reuse`: an earlier result of the same seeds, whose runs of
+    the sides not run now are taken where their problem's budget is the same."""
     search_sides = {
         side: keys
         for side, keys in {**SIDES, **(CANDIDATES if candidates else {})}.items()
@@ -398,21 +410,38 @@ def run_suite(
             if problem.make is not None:
                 problem.make(root)
             budget = problem.budget_s * (5 if long else 1)
-            runs: dict[str, list[Run]] = {side: [] for side in [*search_sides, *plain_sides]}
+            earlier = _reusable(reuse, name, budget, seeds, skip=search_sides)
+            to_run = {side: f for side, f in plain_sides.items() if side not in earlier}
+            runs: dict[str, list[Run]] = {side: [] for side in [*search_sides, *to_run]}
             for seed in seeds:
                 for side, keys in search_sides.items():
                     runs[side].append(run_search(problem, root, seed, budget, keys))
                     log(f"{name} seed {seed} {side}: {_brief(runs[side][-1], budget)}")
                 load_dataset.cache_clear()
-                for side, loaders in plain_sides.items():
+                for side, loaders in to_run.items():
                     runs[side].append(run_plain(problem, root, seed, budget, loaders))
                     log(f"{name} seed {seed} {side}: {_brief(runs[side][-1], budget)}")
+            runs.update(earlier)
             results["problems"][name] = {
                 "budget_s": budget,
                 "summary": summarise(runs, budget),
                 "runs": {side: [vars(r) for r in rs] for side, rs in runs.items()},
             }
     return results
+
+
+def _reusable(
+    reuse: dict[str, Any] | None, name: str, budget: float, seeds: tuple[int, ...], skip: Any
+) -> dict[str, list[Run]]:
+    """The earlier runs of `name` at this budget and these seeds, except the sides in `skip`."""
+    earlier = (reuse or {}).get("problems", {}).get(name)
+    if not earlier or earlier["budget_s"] != budget or tuple(reuse["seeds"]) != seeds:
+        return {}
+    return {
+        side: [Run(**run) for run in side_runs]
+        for side, side_runs in earlier["runs"].items()
+        if side not in skip
+    }
 
 
 def _brief(run: Run, budget: float) -> str:
@@ -433,6 +462,11 @@ def main() -> None:
         nargs="*",
         help="run only these sides (and the plain script), e.g. 'search default'",
     )
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        help="an earlier suite.json: its runs of the sides not run now (same budgets and seeds)",
+    )
     parser.add_argument("-o", "--output", default=str(REPO / "runs" / "bench" / "suite.json"))
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -442,6 +476,7 @@ def main() -> None:
         candidates=args.candidates,
         seeds=tuple(args.seeds),
         sides=args.sides,
+        reuse=json.loads(args.reuse.read_text()) if args.reuse else None,
         log=lambda m: print(
             f"[suite {time.strftime('%H:%M:%S')}] {m}", file=sys.stderr, flush=True
         ),

@@ -273,7 +273,12 @@ def test_sampler_and_pruner_options_default_by_name_and_an_explicit_empty_set_is
     assert SamplerConfig().kwargs == DEFAULT_SAMPLER_OPTIONS.get("tpe", {})
     assert SamplerConfig(name="random").kwargs == {}
     assert SamplerConfig(options={}).kwargs == {}
-    assert PrunerConfig().kwargs == DEFAULT_PRUNER_OPTIONS["successive_halving"]
+    assert PrunerConfig().name == "hyperband"
+    assert PrunerConfig().kwargs == DEFAULT_PRUNER_OPTIONS["hyperband"]
+    assert PrunerConfig(name="successive_halving").kwargs == {
+        "min_resource": 1,
+        "reduction_factor": 3,
+    }
     assert PrunerConfig(name="median").kwargs == {}
     assert PrunerConfig(options={"min_resource": 2}).kwargs == {"min_resource": 2}
 

@@ -60,3 +60,39 @@ def test_min_resource_below_one_is_a_share_of_the_epochs():
     assert rungs(create_pruner(whole, epochs=8)) == 3
     hyperband = PrunerConfig(name="hyperband", options={"min_resource": 0.5, "max_resource": 8})
     assert create_pruner(hyperband, epochs=8)._min_resource == 4
+
+
+def _first_pruned_epoch(trial, value, epochs):
+    for epoch in range(1, epochs + 1):
+        trial.report(value, epoch)
+        if trial.should_prune():
+            return epoch
+    return None
+
+
+def test_the_default_pruner_judges_early_yet_lets_some_trials_train_to_the_end():
+    """Hyperband's brackets: every new trial below all before it is pruned at its bracket's
+    first rung (epoch 1 or 3), except in the bracket whose first rung lies past the last epoch.
+    """
+    epochs = 8
+    study = optuna.create_study(
+        study_name="default-pruner",  # a trial's bracket is a hash of the name and its number
+        direction="maximize",
+        pruner=create_pruner(PrunerConfig(), epochs=epochs),
+    )
+    assert isinstance(study.pruner, optuna.pruners.HyperbandPruner)
+    study.tell(_trial(study, [0.5] * epochs), 0.5)  # sets the largest resource: epochs + 1
+    pruned_at = []
+    for i in range(1, 60):
+        value = 0.4 - i * 1e-3  # worse than every trial before it
+        trial = study.ask()
+        epoch = _first_pruned_epoch(trial, value, epochs)
+        pruned_at.append(epoch)
+        if epoch is None:
+            study.tell(trial, value)
+        else:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    assert {e for e in pruned_at if e is not None} == {1, 3}
+    assert pruned_at.count(1) > max(pruned_at.count(3), pruned_at.count(None))
+    # More than the first trial of each judging bracket, which has no one to lose to.
+    assert pruned_at.count(None) > 2
