@@ -27,7 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,7 @@ SIDES: dict[str, dict[str, Any]] = {
 """Study-file keys over the problem's study; the plain script is a side of its own."""
 
 CANDIDATES: dict[str, dict[str, Any]] = {
-    # Tried as the default and not chosen: see README, Speed.
+    # Tried as the default; `hyperband` (the same settings) was chosen: see README, Speed.
     "trial 0 from the sampler": {"baseline_first": False},
     "SH from 1/4 of the epochs": {
         "pruner": {
@@ -431,7 +431,11 @@ def run_suite(
 
 
 def _reusable(
-    reuse: dict[str, Any] | None, name: str, budget: float, seeds: tuple[int, ...], skip: Any
+    reuse: dict[str, Any] | None,
+    name: str,
+    budget: float,
+    seeds: tuple[int, ...],
+    skip: Collection[str],
 ) -> dict[str, list[Run]]:
     """The earlier runs of `name` at this budget and these seeds, except the sides in `skip`."""
     earlier = (reuse or {}).get("problems", {}).get(name)
