@@ -48,8 +48,8 @@ after 1, 3 or 9 epochs (9, 5 and 3 trials in 17: one in six trains to the end un
 candidate that ends at least as high on validation as `pruner: none` and as the plain script
 on all three problems (0.985, 0.631, 0.848 against 0.974, 0.596, 0.841 and 0.970, 0.423,
 0.846). Where it loses: at 5x the budget it ends below `pruner: none` on both problems run
-that long (by 0.002 and 0.060; successive halving from epoch 1 ended 0.011 below on the first). Optuna's tutorial recommends
-it for TPE (from benchmarks that are not deep learning)."""
+that long (by 0.002 and 0.060; successive halving from epoch 1 ended 0.011 below on the
+first). Optuna's tutorial recommends it for TPE (from benchmarks that are not deep learning)."""
 
 
 @dataclass(frozen=True)
