@@ -1,6 +1,6 @@
 """The suite's arithmetic: what its table claims must follow from the runs it summarises."""
 
-from tests.benchmarks.suite import Run, _reusable, summarise
+from tests.benchmarks.suite import Run, _reusable, render, summarise
 
 
 def test_time_ratio_is_measured_against_the_plain_scripts_final_best():
@@ -47,3 +47,16 @@ def test_reuse_takes_only_matching_budgets_and_seeds_and_not_the_sides_run_now()
     assert _reusable(earlier, "p", 60, (0, 1, 2), skip={}) == {}
     assert _reusable(earlier, "other", 60, (0, 1), skip={}) == {}
     assert _reusable(None, "p", 60, (0, 1), skip={}) == {}
+
+
+def test_the_table_counts_a_seed_that_never_reached_the_plain_best_as_the_whole_budget():
+    plain = [Run(points=[(40.0, 0.8)]), Run(points=[(20.0, 0.7)]), Run(points=[(30.0, 0.9)])]
+    once = [Run(points=[(5.0, 0.81)]), Run(points=[(50.0, 0.6)]), Run(points=[])]
+    twice = [Run(points=[(5.0, 0.81)]), Run(points=[(10.0, 0.7)]), Run(points=[])]
+    runs = {"plain optuna": plain, "once": once, "twice": twice}
+    results = {"problems": {"p": {"budget_s": 60, "summary": summarise(runs, budget=60)}}}
+    rows = {line.split(" | ")[1]: line for line in render(results).splitlines()[2:]}
+    # Reached on one seed of three: not the time of that one seed (5 s).
+    assert "| never (2.00) |" in rows["once"]
+    assert "| 10.0 (0.50) |" in rows["twice"]
+    assert "| 30.0 (1.00) |" in rows["plain optuna"]
