@@ -48,10 +48,11 @@ after 1, 3 or 9 epochs (9, 5 and 3 trials in 17: one in six trains to the end un
 candidate that ends at least as high on validation as `pruner: none` and as the plain script
 on all three problems (0.985, 0.631, 0.848 against 0.974, 0.596, 0.841 and 0.970, 0.423,
 0.846). Where it loses: at 5x the budget (45-100 full trials' worth) it ends below `pruner:
-none` on all three (by 0.001, 0.060 and 0.002), and the median pruner after 2 epochs, the
-runner-up, ties `pruner: none` on two but ends 0.005 below on the third and fails at 1x; no
-candidate ends at least as high as `pruner: none` at both budgets. Optuna's tutorial recommends
-Hyperband for TPE (from benchmarks that are not deep learning)."""
+none` on all three (by 0.001, 0.060 and 0.002; by 0.002 on the second over five seeds), and
+the median pruner after 2 epochs, the runner-up, ties `pruner: none` on two but ends 0.005
+below on the third and fails at 1x; no candidate ends at least as high as `pruner: none` at
+both budgets. Optuna's tutorial recommends Hyperband for TPE (from benchmarks that are not deep
+learning)."""
 
 
 @dataclass(frozen=True)
