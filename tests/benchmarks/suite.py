@@ -127,6 +127,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
             "options": {"min_resource": 0.25, "reduction_factor": 3},
         }
     },
+    # Trial 0 is the starting recipe with label smoothing 0.1 in place of cross-entropy.
+    "recipe with label smoothing": {"train": {"loss": "label_smoothing", "smoothing": 0.1}},
     "median after 2 epochs": {
         "pruner": {"name": "median", "options": {"n_startup_trials": 5, "n_warmup_steps": 2}}
     },
@@ -170,10 +172,9 @@ def _absolute(train: dict[str, Any], root: Path) -> dict[str, Any]:
 
 
 def run_search(problem: Problem, root: Path, seed: int, budget: float, keys: dict[str, Any]) -> Run:
-    train = {**_absolute(problem.train, root), "seed": seed}
-    config = from_mapping(
-        StudyConfig, {"train": train, "space": SPACE, "budget": budget, **keys}, source="suite"
-    )
+    train = {**_absolute(problem.train, root), "seed": seed, **keys.get("train", {})}
+    study = {"space": SPACE, "budget": budget, **keys, "train": train}
+    config = from_mapping(StudyConfig, study, source="suite")
     with tempfile.TemporaryDirectory() as tmp:
         storage = open_storage(f"sqlite:///{tmp}/suite.db", config.heartbeat)
         load_dataset.cache_clear()  # the data is read inside the budget, as `search run` does
