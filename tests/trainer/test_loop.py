@@ -51,3 +51,11 @@ def test_weights_are_a_detached_copy():
     list(trainer.fit())
     key = next(k for k, v in snapshot.items() if v.is_floating_point())
     assert not torch.equal(snapshot[key], trainer.model.state_dict()[key])
+
+
+def test_a_last_batch_of_one_image_does_not_fail_batchnorm():
+    # 1430 training images: batches of 1429 leave one over, which BatchNorm cannot train on.
+    trainer = Trainer(FAST.replace(epochs=1, batch_size=1429))
+    assert len(trainer.dataset.train) % 1429 == 1
+    (result,) = trainer.fit()
+    assert trainer.images_trained == 1429 and result.epoch == 1

@@ -71,6 +71,7 @@ class Feed:
             shuffle=True,
             generator=self._generator,
             even=mixes(self.config),
+            drop_single=True,
         )
         transform = self._image_transform or self._eval_transform
         self._train = self._batches(self._train_split, sampler, transform)

@@ -122,14 +122,23 @@ class EpochBatches(Sampler[list[int]]):
         shuffle: bool,
         generator: torch.Generator | None,
         even: bool = False,
+        drop_single: bool = False,
     ) -> None:
-        self.n, self.batch_size, self.shuffle, self.generator, self.even = (
-            n,
-            batch_size,
-            shuffle,
-            generator,
-            even,
-        )
+        self.n, self.batch_size, self.shuffle, self.generator = n, batch_size, shuffle, generator
+        self.even = even
+        """Mixup and CutMix pair each image with another: a batch of odd size loses one image."""
+        self.drop_single = drop_single
+        """A pass's last batch of a single image is dropped (when it is not the only one):
+        BatchNorm cannot train on one value per channel, so a training set of 1025 images
+        would fail every trial at batch size 32, 64 or 128."""
+
+    def _sizes(self) -> Iterator[tuple[int, int]]:
+        for start in range(0, self.n, self.batch_size):
+            size = min(self.batch_size, self.n - start)
+            if self.even:
+                size -= size % 2
+            if size > (1 if self.drop_single and start else 0):
+                yield start, size
 
     def __iter__(self) -> Iterator[list[int]]:
         order = (
@@ -137,15 +146,11 @@ class EpochBatches(Sampler[list[int]]):
             if self.shuffle
             else torch.arange(self.n)
         )
-        for start in range(0, self.n, self.batch_size):
-            batch = order[start : start + self.batch_size]
-            if self.even and len(batch) % 2:  # Mixup pairs each image with another
-                batch = batch[:-1]
-            if len(batch):
-                yield batch.tolist()
+        for start, size in self._sizes():
+            yield order[start : start + size].tolist()
 
     def __len__(self) -> int:
-        return (self.n + self.batch_size - 1) // self.batch_size
+        return sum(1 for _ in self._sizes())
 
 
 class _Items(torch.utils.data.Dataset):

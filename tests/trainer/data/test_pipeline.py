@@ -10,6 +10,7 @@ import torch
 from search.trainer.config import DataConfig, TrainConfig
 from search.trainer.data.feed import Feed
 from search.trainer.data.load import load_dataset
+from search.trainer.data.pipeline import EpochBatches
 from search.trainer.loop import Trainer
 from search.yaml_dataclasses import FieldError
 from tests.conftest import image_folder
@@ -75,3 +76,12 @@ def test_soft_targets_with_a_hard_target_loss_are_a_config_error(loss):
     with pytest.raises(FieldError) as err:
         TrainConfig(mixup=0.2, loss=loss)
     assert err.value.field == "loss" and "soft targets" in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("n", "even", "sizes"),
+    [(65, False, [32, 32]), (66, False, [32, 32, 2]), (67, True, [32, 32, 2]), (1, False, [1])],
+)
+def test_training_batches_drop_a_last_lone_image(n, even, sizes):
+    sampler = EpochBatches(n, 32, shuffle=True, generator=None, even=even, drop_single=True)
+    assert [len(b) for b in sampler] == sizes and len(sampler) == len(sizes)
