@@ -32,9 +32,9 @@ def test_run_resume_best_and_the_stock_optuna_cli(workdir: Path):
     first = run_cli("run", "--study", "small", "--n-trials", "2", cwd=workdir)
     assert first.returncode == 0, first.stderr
     assert "trial   0" in first.stdout and "trial   1" in first.stdout
-    # Trial 0 is the starting configuration (the recipe's lr 3e-3 and loss ce here); 1 is TPE's.
+    # Trial 0 is the starting configuration (the recipe's lr 5e-3 and loss ce here); 1 is TPE's.
     (zero,) = [line for line in first.stdout.splitlines() if line.startswith("trial   0")]
-    assert "lr=0.003 loss=ce" in zero and zero.endswith("(the starting configuration)")
+    assert "lr=0.005 loss=ce" in zero and zero.endswith("(the starting configuration)")
     assert "starting configuration" not in first.stdout.replace(zero, "")
     assert "best val_macro_f1=" in first.stdout
 

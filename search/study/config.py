@@ -134,8 +134,8 @@ class StudyConfig:
     baseline_first: bool = True
     """Trial 0 trains a known-strong configuration before the sampler starts: `train:`'s own
     values for the searched keys it sets, and for the others search's starting recipe (AdamW,
-    lr 3e-3, or 3e-4 from weights, cosine to 1e-6, cross-entropy; `space.STARTING_RECIPE`),
-    where the space can hold them. false: trial 0 is the sampler's."""
+    lr 5e-3 or 3e-4 from weights, batches of 32, cosine to 1e-6, cross-entropy;
+    `space.STARTING_RECIPE`), where the space can hold them. false: trial 0 is the sampler's."""
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:

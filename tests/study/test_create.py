@@ -41,7 +41,7 @@ def test_by_default_trial_0_is_the_starting_recipe(workdir):
     study = create_or_resume("c", config, storage, seed=0)
     (waiting,) = study.get_trials(states=(TrialState.WAITING,))
     # train: sets neither lr nor loss: the recipe's, both inside this space.
-    assert waiting.system_attrs["fixed_params"] == {"lr": 3e-3, "loss": "ce"}
+    assert waiting.system_attrs["fixed_params"] == {"lr": 5e-3, "loss": "ce"}
 
 
 def test_baseline_first_false_leaves_trial_0_to_the_sampler(workdir):

@@ -114,14 +114,18 @@ def test_the_first_trial_takes_train_s_values_and_the_recipe_for_the_rest():
         "loss": ParamSpec(type="categorical", choices=["focal", "label_smoothing"]),
         "batch_size": ParamSpec(type="categorical", choices=[32, 128]),
     }
-    # The user set opt; lr, sched and min_lr are the trainer's defaults: the recipe's. The
-    # recipe's loss (ce) and the default batch size (64) are not choices: the sampler's.
+    # The user set opt; lr, sched, min_lr and batch_size are the trainer's defaults: the
+    # recipe's. The recipe's loss (ce) is not a choice: the sampler's.
     assert first_trial_params(space, TrainConfig(opt="momentum")) == {
         "lr": STARTING_RECIPE["lr"],
         "opt": "momentum",
         "sched": "cosine",
         "min_lr": STARTING_RECIPE["min_lr"],
+        "batch_size": STARTING_RECIPE["batch_size"],
     }
+    # A batch size the user set wins over the recipe's, and one the space cannot hold is left out.
+    assert first_trial_params(space, TrainConfig(batch_size=128))["batch_size"] == 128
+    assert "batch_size" not in first_trial_params(space, TrainConfig(batch_size=48))
     assert first_trial_params(space, TrainConfig(lr=5e-3, sched="step"))["lr"] == 5e-3
     assert "sched" not in first_trial_params(
         {"sched": ParamSpec(type="categorical", choices=["step"])}, TrainConfig()
