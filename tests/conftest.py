@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -67,6 +68,12 @@ def run_cli(
     )
 
 
+def _interruptible() -> None:
+    # A shell that runs the tests in the background ignores SIGINT in them, and exec keeps
+    # that; the CLI under test must see Ctrl-C as it would in a terminal.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def popen_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start `search ARGS` in its own process, with its output piped, without waiting."""
     return subprocess.Popen(
@@ -76,6 +83,7 @@ def popen_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpr
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_interruptible,
     )
 
 
