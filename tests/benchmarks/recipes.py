@@ -27,42 +27,33 @@ from search.yaml_dataclasses import from_mapping
 from tests.benchmarks.suite import PROBLEMS, REPO, SEEDS, Problem, _absolute
 from tests.shapes import make_hard_shapes, make_shapes
 
-COSINE = {"opt": "adamw", "sched": "cosine", "min_lr": 1e-6, "loss": "ce"}
+
+def _recipe(lr: float, batch_size: int, opt: str = "adamw", **extra: Any) -> dict[str, Any]:
+    return {
+        "opt": opt,
+        "lr": lr,
+        "batch_size": batch_size,
+        "sched": "cosine",
+        "min_lr": 1e-6,
+        "loss": "ce",
+        **extra,
+    }
+
+
 RECIPES: dict[str, dict[str, Any]] = {
-    "adamw 3e-3, batch 64 (the previous recipe)": {**COSINE, "lr": 3e-3, "batch_size": 64},
-    "adamw 3e-3, batch 32": {**COSINE, "lr": 3e-3, "batch_size": 32},
-    "adamw 1e-3, batch 32": {**COSINE, "lr": 1e-3, "batch_size": 32},
-    "adamw 5e-3, batch 32 (chosen)": {**COSINE, "lr": 5e-3, "batch_size": 32},
-    "adamw 7e-3, batch 32": {**COSINE, "lr": 7e-3, "batch_size": 32},
-    "adamw 5e-3, batch 64": {**COSINE, "lr": 5e-3, "batch_size": 64},
-    "adamw 1e-2, batch 64": {**COSINE, "lr": 1e-2, "batch_size": 64},
-    "momentum 0.05, batch 32": {**COSINE, "opt": "momentum", "lr": 0.05, "batch_size": 32},
-    "momentum 0.1, batch 64": {**COSINE, "opt": "momentum", "lr": 0.1, "batch_size": 64},
-    "adamw 3e-3, batch 64, weighted ce": {
-        **COSINE,
-        "lr": 3e-3,
-        "batch_size": 64,
-        "loss": "weighted_ce",
-    },
-    "adamw 3e-3, batch 32, weighted ce": {
-        **COSINE,
-        "lr": 3e-3,
-        "batch_size": 32,
-        "loss": "weighted_ce",
-    },
-    "adamw 5e-3, batch 32, weighted ce": {
-        **COSINE,
-        "lr": 5e-3,
-        "batch_size": 32,
-        "loss": "weighted_ce",
-    },
-    "adamw 3e-3, batch 64, focal": {
-        **COSINE,
-        "lr": 3e-3,
-        "batch_size": 64,
-        "loss": "focal",
-        "focal_gamma": 2.0,
-    },
+    "adamw 3e-3, batch 64 (the previous recipe)": _recipe(3e-3, 64),
+    "adamw 3e-3, batch 32": _recipe(3e-3, 32),
+    "adamw 1e-3, batch 32": _recipe(1e-3, 32),
+    "adamw 5e-3, batch 32 (chosen)": _recipe(5e-3, 32),
+    "adamw 7e-3, batch 32": _recipe(7e-3, 32),
+    "adamw 5e-3, batch 64": _recipe(5e-3, 64),
+    "adamw 1e-2, batch 64": _recipe(1e-2, 64),
+    "momentum 0.05, batch 32": _recipe(0.05, 32, opt="momentum"),
+    "momentum 0.1, batch 64": _recipe(0.1, 64, opt="momentum"),
+    "adamw 3e-3, batch 64, weighted ce": _recipe(3e-3, 64, loss="weighted_ce"),
+    "adamw 3e-3, batch 32, weighted ce": _recipe(3e-3, 32, loss="weighted_ce"),
+    "adamw 5e-3, batch 32, weighted ce": _recipe(5e-3, 32, loss="weighted_ce"),
+    "adamw 3e-3, batch 64, focal": _recipe(3e-3, 64, loss="focal", focal_gamma=2.0),
 }
 """Every key is one `lr-sched.yaml` searches; all anneal to 1e-6 with cosine."""
 CHOSEN = "adamw 5e-3, batch 32 (chosen)"

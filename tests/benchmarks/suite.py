@@ -336,17 +336,19 @@ def summarise(runs: dict[str, list[Run]], budget: float) -> dict[str, Any]:
         row["time_to_plain_best_s"] = [
             r.time_to(f) if f is not None else None for r, f in zip(side_runs, plain_final)
         ]
-        # A side that never reaches the plain final best counts as the whole budget (censored).
         ratios = [
-            (t if t is not None else budget) / p
-            for t, p in zip(row["time_to_plain_best_s"], plain_time)
-            if p
+            t / p for t, p in zip(censored(row["time_to_plain_best_s"], budget), plain_time) if p
         ]
         row["time_ratio_vs_plain"] = ratios
         out[side] = row
     out["plain_final_best"] = plain_final
     out["plain_time_to_final_best_s"] = plain_time
     return out
+
+
+def censored(times: list[float | None], budget: float) -> list[float]:
+    """Times to a target, a seed that never reached it counting as the whole budget."""
+    return [budget if t is None else t for t in times]
 
 
 def median(values: list[float | None]) -> float | None:
@@ -359,10 +361,10 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 
 def _time_to_cell(times: list[float | None], budget: float) -> str:
-    """The median time to the plain script's best, a seed that never got there counting as the
-    whole budget, as the ratio does: "never" when most seeds did not."""
-    censored = median([budget if t is None else t for t in times])
-    return "never" if censored is None or censored >= budget else _fmt(censored, 1)
+    """The median time to the plain script's best, censored as the ratio is: "never" when most
+    seeds did not get there."""
+    middle = median(censored(times, budget))
+    return "never" if middle is None or middle >= budget else _fmt(middle, 1)
 
 
 def render(results: dict[str, Any]) -> str:
