@@ -87,16 +87,17 @@ class Trainer:
             drop_path_rate=config.drop_path_rate,
             image_size=self.dataset.size,
         ).to(self.device)
-        if self.cuda:
-            model = model.to(memory_format=torch.channels_last)
-        self.model = model
-        self.forward = torch.compile(model) if config.compile and self.cuda else model
+        # Channels-last suits cuDNN and oneDNN alike: on 2 CPU cores, with the fused optimizer,
+        # test_resnet trains at 1.43x a plain loop's images per second (README, Speed), and
+        # efficientnet_b0 steps 1.5x faster; models without convolutions are unaffected.
+        self.model = model.to(memory_format=torch.channels_last)
+        self.forward = torch.compile(self.model) if config.compile and self.cuda else self.model
         self.loss_fn = create_loss(config, self.dataset.class_counts()).to(self.device)
         # Mixup's soft targets train; validation always scores hard labels.
         self.eval_loss_fn = (
             torch.nn.CrossEntropyLoss().to(self.device) if mixes(config) else self.loss_fn
         )
-        self.optimizer = create_optimizer(model, config)
+        self.optimizer = create_optimizer(self.model, config)
         self.scheduler = create_scheduler(self.optimizer, config)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.feed = Feed(config, self.dataset, self.device, self.generator)
@@ -107,7 +108,7 @@ class Trainer:
         """Each time the batch was split after running out of memory: epoch, micro-batch, steps."""
         self.train_seconds = 0.0
         self.images_trained = 0
-        self.parameters = sum(p.numel() for p in model.parameters())
+        self.parameters = sum(p.numel() for p in self.model.parameters())
 
     def _autocast(self):
         if self.cuda:

@@ -59,3 +59,15 @@ def test_a_last_batch_of_one_image_does_not_fail_batchnorm():
     assert len(trainer.dataset.train) % 1429 == 1
     (result,) = trainer.fit()
     assert trainer.images_trained == 1429 and result.epoch == 1
+
+
+def test_the_model_trains_channels_last_and_hands_out_plain_weights():
+    trainer = Trainer(FAST.replace(epochs=1))
+    x, _ = next(iter(trainer.feed.train()))
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    # A 3x3 convolution over many channels: a 1-channel one looks the same in both layouts.
+    conv = next(p for p in trainer.model.parameters() if p.dim() == 4 and p.shape[1] > 1)
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    list(trainer.fit())
+    # Checkpoints hold the default layout, which any model loads.
+    assert all(v.is_contiguous() for v in trainer.weights().values())

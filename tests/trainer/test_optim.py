@@ -4,9 +4,11 @@ import math
 
 import pytest
 import torch
+from timm.optim import create_optimizer_v2
 
 from search.trainer.config import TrainConfig
 from search.trainer.optim import (
+    FUSED,
     OPTIMIZERS,
     SCHEDULERS,
     create_optimizer,
@@ -33,6 +35,31 @@ def test_every_optimizer_reduces_a_loss(name):
         losses.append(loss.item())
     assert losses[-1] < losses[0]
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS.names())
+def test_fused_kernels_where_torch_has_them(name):
+    optimizer = create_optimizer(_model(), TrainConfig(opt=name))
+    assert bool(optimizer.defaults.get("fused")) == (name in FUSED)
+
+
+def test_the_fused_adamw_steps_as_torchs_default_does():
+    config = TrainConfig(opt="adamw", lr=0.01, weight_decay=0.05)
+    fused, plain = _model(), _model()
+    optimizers = [
+        create_optimizer(fused, config),
+        create_optimizer_v2(plain, opt="adamw", lr=0.01, weight_decay=0.05),
+    ]
+    assert not optimizers[1].defaults.get("fused")
+    x, y = torch.randn(32, 4), torch.randint(0, 3, (32,))
+    for _ in range(5):
+        for model, optimizer in zip((fused, plain), optimizers):
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+    assert not torch.equal(fused.weight, _model().weight)
+    for a, b in zip(fused.parameters(), plain.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
 
 
 def test_momentum_reaches_the_optimizer():

@@ -88,9 +88,7 @@ class Feed:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         x = self._normalize(images)
         labels = labels.to(self.device, non_blocking=True)
-        if self.cuda:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x, labels
+        return x.contiguous(memory_format=torch.channels_last), labels  # as the model's weights
 
     def train(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One epoch of training batches; targets are soft under Mixup or CutMix."""
