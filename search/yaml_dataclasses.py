@@ -210,9 +210,29 @@ def from_mapping(cls: type[T], data: Any, *, source: str, prefix: str = "") -> T
     if missing:
         raise ConfigError(source, _join(prefix, missing[0]), "is required")
     try:
-        return cls(**kwargs)
+        obj = cls(**kwargs)
     except FieldError as err:
         raise ConfigError(source, _join(prefix, err.field), err.message) from None
+    object.__setattr__(obj, _GIVEN, frozenset(kwargs))
+    return obj
+
+
+_GIVEN = "_given_keys"
+
+
+def given_keys(obj: Any) -> frozenset[str] | None:
+    """The keys the file gave for `obj`, a default spelled out included; None when `obj` was
+    built in code, not read by `from_mapping`."""
+    return getattr(obj, _GIVEN, None)
+
+
+def replace(obj: T, **changes: Any) -> T:
+    """`dataclasses.replace` that keeps `given_keys`, the changed keys added."""
+    new = dataclasses.replace(obj, **changes)
+    given = given_keys(obj)
+    if given is not None:
+        object.__setattr__(new, _GIVEN, given | frozenset(changes))
+    return new
 
 
 def to_mapping(obj: Any) -> Any:

@@ -53,9 +53,10 @@ def assert_study_whole(workdir: Path, n_trials: int, name: str = "small") -> opt
 
 @pytest.mark.parametrize("fault", ["epoch:3", "checkpoint:2", "promote:2", "between-trials:1"])
 def test_killed_run_resumes_to_exactly_n_trials(workdir: Path, fault: str):
-    # Trial 0 at the user's lr 3e-3, which a later trial beats: a second checkpoint is written
-    # (the starting recipe's lr 5e-3 would stay the best, and checkpoint:2 never be reached).
-    write_study(workdir, "small", SMALL_STUDY.replace("epochs: 2", "epochs: 2\n  lr: 0.003"))
+    # Trial 0 at the space's lowest lr, 1e-3, which later trials beat in 2 epochs: a second
+    # checkpoint is written (the starting recipe's lr 5e-3 can stay the best, and checkpoint:2
+    # then never be reached).
+    write_study(workdir, "small", SMALL_STUDY.replace("epochs: 2", "epochs: 2\n  lr: 0.001"))
     killed = run_cli("run", "--study", "small", "--quiet", cwd=workdir, env={"SEARCH_FAULT": fault})
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     resumed = run_cli("run", "--study", "small", "--quiet", cwd=workdir)

@@ -22,6 +22,11 @@ from search.store.storage import best_trial, trial_value
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 MAX_CONSECUTIVE_FAILURES = 5
+SURPLUS = "not run: other workers had started the study's last trials first"
+
+
+class _Surplus(Exception):
+    """The trial just created would take the study past its total; it fails unrun."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,14 @@ def _counts(study: optuna.Study) -> tuple[int, int]:
     return finished, running
 
 
+def _surplus(study: optuna.Study, number: int, n_trials: int) -> bool:
+    """Whether `n_trials` trials that will count (all but the failed) were created before trial
+    `number`. Workers that check the totals at the same moment each create a trial; the later
+    numbers then stand down, so the study still ends at exactly `n_trials`."""
+    trials = study.get_trials(deepcopy=False)
+    return sum(t.number < number and t.state != TrialState.FAIL for t in trials) >= n_trials
+
+
 def _taken_over(study: optuna.Study, number: int) -> bool:
     """Whether trial `number` was finished by someone else while this process still ran it."""
     trial = next(t for t in study.get_trials(deepcopy=False) if t.number == number)
@@ -144,7 +157,8 @@ def run_study(
     def on_trial_end(study: optuna.Study, trial: FrozenTrial) -> None:
         nonlocal failures
         keeper.promote(study)
-        failures = failures + 1 if trial.state == TrialState.FAIL else 0
+        if trial.user_attrs.get("fail_reason") != SURPLUS:
+            failures = failures + 1 if trial.state == TrialState.FAIL else 0
         clock.touch()  # a kill between trials then loses none of the time spent
         faults.reach("between-trials")
 
@@ -206,6 +220,9 @@ def _loop(
 
         def tracked(trial: optuna.Trial) -> float:
             started.append(trial.number)
+            if n_trials is not None and _surplus(study, trial.number, n_trials):
+                trial.set_user_attr("fail_reason", SURPLUS)
+                raise _Surplus()
             return objective(trial)
 
         try:

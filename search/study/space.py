@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 from search.errors import shown
-from search.yaml_dataclasses import FieldError
+from search.yaml_dataclasses import FieldError, given_keys
 
 if TYPE_CHECKING:
     from search.trainer.config import TrainConfig
@@ -145,15 +145,18 @@ as fine-tuning wants."""
 
 
 def first_trial_params(space: dict[str, ParamSpec], train: TrainConfig) -> dict[str, Any]:
-    """Trial 0 as Optuna params: `train:`'s own values for the searched keys it sets, the
-    starting recipe for those it leaves at the trainer's defaults, each where the space can
-    hold it (see baseline_params)."""
+    """Trial 0 as Optuna params: `train:`'s own values for the searched keys it sets (a value
+    equal to the trainer's default included), the starting recipe for those it leaves out, each
+    where the space can hold it (see baseline_params). A TrainConfig built in code, not read
+    from a file, counts its non-default values as set."""
     defaults = {f.name: f.default for f in fields(train)}
+    given = given_keys(train)
     recipe = dict(STARTING_RECIPE)
     if train.pretrained or train.weights:
         recipe["lr"] = FINE_TUNING_LR
     fixed = {}
     for name in space:
         value = getattr(train, name)
-        fixed[name] = recipe.get(name, value) if value == defaults[name] else value
+        unset = name not in given if given is not None else value == defaults[name]
+        fixed[name] = recipe.get(name, value) if unset else value
     return baseline_params(space, fixed)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from search.errors import shown
 from search.registry import Registry, UnknownNameError
 from search.trainer.data.config import DataConfig
-from search.yaml_dataclasses import FieldError, check_seed
+from search.yaml_dataclasses import FieldError, check_seed, replace
 
 __all__ = ["SEARCHABLE", "DataConfig", "TrainConfig"]
 
@@ -170,7 +170,7 @@ class TrainConfig:
             raise FieldError("device", f"must be auto, cpu or cuda[:N], got {shown(self.device)}")
 
     def replace(self, **changes: object) -> TrainConfig:
-        return dataclasses.replace(self, **changes)
+        return replace(self, **changes)
 
 
 SEARCHABLE = tuple(

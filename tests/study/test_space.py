@@ -139,3 +139,23 @@ def test_the_first_trial_fine_tunes_weights_at_a_lower_lr():
     space = {"lr": ParamSpec(type="float", low=1e-5, high=1e-2, log=True)}
     assert first_trial_params(space, TrainConfig(pretrained=True)) == {"lr": FINE_TUNING_LR}
     assert FINE_TUNING_LR < STARTING_RECIPE["lr"]
+
+
+def test_a_value_the_file_spells_out_wins_even_when_it_is_the_default():
+    from search.study.config import StudyConfig
+    from search.study.space import STARTING_RECIPE, first_trial_params
+    from search.trainer.config import TrainConfig
+    from search.yaml_dataclasses import from_mapping
+
+    searched = {"lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}}
+    space = {"lr": ParamSpec(type="float", low=1e-4, high=1e-2, log=True)}
+    default_lr = TrainConfig().lr
+    assert default_lr != STARTING_RECIPE["lr"]
+    written = from_mapping(
+        StudyConfig, {"train": {"lr": default_lr}, "space": searched}, source="s.yaml"
+    ).train
+    left_out = from_mapping(StudyConfig, {"train": {}, "space": searched}, source="s.yaml").train
+    assert first_trial_params(space, written) == {"lr": default_lr}
+    assert first_trial_params(space, left_out) == {"lr": STARTING_RECIPE["lr"]}
+    # `search run --seed` replaces the seed; the record of what the file gave survives it.
+    assert first_trial_params(space, written.replace(seed=3)) == {"lr": default_lr}

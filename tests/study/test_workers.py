@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import optuna
@@ -14,6 +16,7 @@ from safetensors.torch import load_file
 from search.env import THREADS_ENV
 from search.store.checkpoint import WEIGHTS, BestKeeper
 from search.store.paths import study_dir
+from search.study import runner
 from search.study.workers import worker_argv, worker_envs
 from tests.conftest import SMALL_STUDY, popen_cli, run_cli, wait_for_file, write_study
 
@@ -95,9 +98,9 @@ def test_three_workers_on_postgres_share_one_study_with_few_connections(workdir:
     assert "search: error" not in done.stderr and "exited with code" not in done.stderr, done.stderr
     study = optuna.load_study(study_name="small", storage=url)
     _check_study(study, 6, workdir / study_dir("small", url))
-    assert (
-        len({t.number for t in study.trials}) == len(study.trials) == 6
-    )  # none lost or duplicated
+    # None lost or duplicated; a trial that lost a race to the total stood down unrun.
+    counted = [t for t in study.trials if t.user_attrs.get("fail_reason") != runner.SURPLUS]
+    assert len({t.number for t in counted}) == len(counted) == 6
     assert 0 < peak["n"] <= 3 * 4, peak  # documented: at most 4 connections per worker
 
 
@@ -120,7 +123,11 @@ def test_a_killed_worker_is_recovered_by_the_others(workdir: Path, postgres):
     assert "search: error" not in done.stderr
     study = optuna.load_study(study_name="small", storage=url)
     _check_study(study, 6, workdir / study_dir("small", url))
-    failed = [t for t in study.trials if t.state == TrialState.FAIL]
+    failed = [
+        t
+        for t in study.trials
+        if t.state == TrialState.FAIL and t.user_attrs.get("fail_reason") != runner.SURPLUS
+    ]
     assert len(failed) == 1
     assert any(
         t.system_attrs.get("failed_trial") == failed[0].number and t.state in FINISHED
@@ -173,3 +180,43 @@ def test_two_machines_share_only_the_database_and_the_artifact_store(tmp_path: P
     weights = [load_file(str(Path(r["checkpoint"]) / WEIGHTS)) for r in records]
     assert all(Path(r["checkpoint"]).is_relative_to(m) for r, m in zip(records, machines))
     assert all((weights[0][k] == weights[1][k]).all() for k in weights[0])
+
+
+def test_a_trial_created_past_the_total_by_a_race_stands_down(tmp_path: Path, monkeypatch):
+    """Two workers read the totals at the same moment and both create a trial: the later one
+    fails unrun, and the study still ends at exactly n_trials."""
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'race.db'}")
+    study = optuna.create_study(study_name="race", storage=storage, direction="maximize")
+    study.tell(study.ask(), 0.5)
+    other = study.ask()  # another worker's trial, created after this worker read the totals
+    real_counts = runner._counts
+    # The stale view, as this worker read it before the other worker created its trial.
+    monkeypatch.setattr(
+        runner, "_counts", lambda s: (1, 0) if len(s.trials) == 2 else real_counts(s)
+    )
+    finisher = threading.Timer(1.0, lambda: study.tell(other, 0.7))
+    ran: list[int] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        ran.append(trial.number)
+        return 0.9
+
+    finisher.start()
+    try:
+        with redirect_stdout(io.StringIO()) as out:
+            summary = runner.run_study(
+                study,
+                objective,
+                BestKeeper(tmp_path / "runs"),
+                n_trials=2,
+                timeout=30,
+                progress=False,
+            )
+    finally:
+        finisher.join()
+    assert ran == []  # the surplus trial never trained
+    assert summary.stopped_by == "n_trials" and summary.finished == 2
+    states = [t.state for t in study.trials]
+    assert states == [TrialState.COMPLETE, TrialState.COMPLETE, TrialState.FAIL]
+    assert study.trials[2].user_attrs["fail_reason"] == runner.SURPLUS
+    assert "trial   2 FAIL" in out.getvalue() and runner.SURPLUS in out.getvalue()
