@@ -22,7 +22,7 @@ from search.env import WORKER_ENV
 from search.store.checkpoint import BestKeeper
 from search.store.storage import best_trial
 from search.study.config import StudyConfig
-from search.study.space import suggest
+from search.study.space import START_ATTR, suggest
 from search.trainer.config import TrainConfig
 from search.trainer.loop import NonFiniteLossError, Trainer
 from search.yaml_dataclasses import to_mapping
@@ -86,6 +86,7 @@ class ClassifyObjective:
             )
         history: list[dict[str, Any]] = []
         best_value, best_epoch, best_weights = None, 0, None
+        starting = START_ATTR in trial.user_attrs  # the study's floor: never pruned
         for result in trainer.fit():
             record = result.record()
             value = record[self.config.metric]
@@ -106,7 +107,7 @@ class ClassifyObjective:
             reason = None
             if result.epoch == config.epochs:
                 pass  # stopping now would save nothing and discard a finished trial
-            elif single and trial.should_prune():
+            elif single and not starting and trial.should_prune():
                 reason = f"pruned after epoch {result.epoch}: {self.config.metric}={value:.4f}"
             elif self.out_of_time():
                 reason = f"stopped after epoch {result.epoch}: the study's budget is spent"

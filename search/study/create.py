@@ -14,7 +14,7 @@ from search.store.urls import redact
 from search.study.config import StudyConfig
 from search.study.pruners import create_pruner
 from search.study.samplers import create_sampler
-from search.study.space import first_trial_params
+from search.study.space import START_ATTR, STARTS, starting_params
 from search.yaml_dataclasses import to_mapping
 
 FINGERPRINT_ATTR = "search_fingerprint"
@@ -76,7 +76,9 @@ def create_or_resume(
     )
     # After the fingerprint: a worker that sees a trial in the study expects to find it.
     if config.baseline_first:
-        study.enqueue_trial(first_trial_params(config.space, config.train), skip_if_exists=True)
+        for number, params in enumerate(starting_params(config.space, config.train)):
+            start = STARTS[number]
+            study.enqueue_trial(params, user_attrs={START_ATTR: start}, skip_if_exists=True)
     return study
 
 

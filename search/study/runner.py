@@ -19,6 +19,7 @@ from search.store.anytime import describe_progress, improvements
 from search.store.checkpoint import BestKeeper
 from search.store.clock import StudyClock, format_duration
 from search.store.storage import best_trial, trial_value
+from search.study.space import START_ATTR
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 MAX_CONSECUTIVE_FAILURES = 5
@@ -49,8 +50,10 @@ def describe_trial(trial: FrozenTrial) -> str:
     params = " ".join(f"{k}={_fmt(v)}" for k, v in trial.params.items())
     epochs = trial.user_attrs.get("epochs_run", 0)
     why = trial.user_attrs.get("fail_reason") if trial.state == TrialState.FAIL else None
+    if why is None:
+        why = trial.user_attrs.get(START_ATTR)
     if why is None and "fixed_params" in trial.system_attrs:  # Optuna's mark of an enqueued trial
-        why = "the starting configuration" if trial.number == 0 else "enqueued"
+        why = "enqueued"
     line = f"trial {trial.number:>3} {trial.state.name:<8} value={value} epochs={epochs} {params}"
     return f"{line}  ({why})" if why else line
 
