@@ -133,10 +133,12 @@ class StudyConfig:
     from. Optuna cannot prune such a study, so it needs pruner: {name: none}."""
     pick: PickConfig = field(default_factory=PickConfig)
     baseline_first: bool = True
-    """Trial 0 trains a known-strong configuration before the sampler starts: `train:`'s own
-    values for the searched keys it sets, and for the others search's starting recipe (AdamW,
-    lr 5e-3 or 3e-4 from weights, batches of 32, cosine to 1e-6, cross-entropy;
-    `space.STARTING_RECIPE`), where the space can hold them. false: trial 0 is the sampler's."""
+    """Trials 0 and 1 train known-strong configurations before the sampler starts, unpruned:
+    `train:`'s own values for the searched keys it sets, and for the others search's starting
+    recipe (AdamW, lr 5e-3 or 3e-4 from weights, batches of 32, cosine to 1e-6, cross-entropy;
+    `space.STARTING_RECIPE`), where the space can hold them; trial 1 the same with
+    class-weighted cross-entropy at lr 3e-3, when the space searches that loss and `train:`
+    leaves `loss` out. false: every trial is the sampler's."""
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:

@@ -8,6 +8,7 @@ import pytest
 from objectives.classify import ClassifyObjective
 from search.store.checkpoint import BestKeeper, read_checkpoint_dir
 from search.study.config import load_study_config
+from search.study.space import START_ATTR
 from tests.conftest import write_study
 
 
@@ -52,6 +53,17 @@ def test_pruned_path_records_why_and_stages_nothing(objective):
     assert trial.user_attrs["pruned_reason"].startswith("pruned after epoch 1")
     assert list(trial.intermediate_values) == [1]
     assert not objective.keeper.trial_dir(0).exists()
+
+
+def test_a_starting_trial_trains_to_the_end_unpruned(objective):
+    study = optuna.create_study(direction="maximize", pruner=AlwaysPrune())
+    study.enqueue_trial(PARAMS, user_attrs={START_ATTR: "the starting configuration"})
+    study.enqueue_trial(PARAMS | {"lr": 3e-3})
+    study.optimize(objective, n_trials=2)
+    starting, other = study.trials
+    assert starting.state == optuna.trial.TrialState.COMPLETE
+    assert starting.user_attrs["epochs_run"] == 2 and list(starting.intermediate_values) == [1, 2]
+    assert other.state == optuna.trial.TrialState.PRUNED
 
 
 def test_diverging_trial_fails_with_its_reason(objective):

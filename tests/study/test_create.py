@@ -1,4 +1,5 @@
-"""Creating a study: trial 0 is train:'s own config completed by the starting recipe, once."""
+"""Creating a study: trial 0 is train:'s own config completed by the starting recipe, trial 1
+the same class-weighted, once."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from optuna.trial import TrialState
 from search.store.storage import open_storage
 from search.study.config import load_study_config
 from search.study.create import create_or_resume
+from search.study.space import START_ATTR, STARTS
 from tests.conftest import SMALL_STUDY, write_study
 
 WITH_BASELINE = "baseline_first: true\n" + SMALL_STUDY.replace(
@@ -42,6 +44,23 @@ def test_by_default_trial_0_is_the_starting_recipe(workdir):
     (waiting,) = study.get_trials(states=(TrialState.WAITING,))
     # train: sets neither lr nor loss: the recipe's, both inside this space.
     assert waiting.system_attrs["fixed_params"] == {"lr": 5e-3, "loss": "ce"}
+
+
+def test_trial_1_is_the_recipe_class_weighted_where_the_space_can_hold_it(workdir):
+    text = SMALL_STUDY.replace("choices: [ce, focal]", "choices: [ce, focal, weighted_ce]")
+    config = load_study_config(str(write_study(workdir, "c", text)))
+    storage = open_storage(f"sqlite:///{workdir}/c.db", config.heartbeat)
+    study = create_or_resume("c", config, storage, seed=0)
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert [t.system_attrs["fixed_params"] for t in waiting] == [
+        {"lr": 5e-3, "loss": "ce"},
+        {"lr": 3e-3, "loss": "weighted_ce"},
+    ]
+    assert [t.user_attrs[START_ATTR] for t in waiting] == list(STARTS)
+    study.optimize(lambda t: t.suggest_float("lr", 1e-3, 1e-2, log=True), n_trials=2)
+    assert [t.params for t in study.trials] == [{"lr": 5e-3}, {"lr": 3e-3}]
+    again = create_or_resume("c", config, storage, seed=0)  # a resume or a second worker
+    assert not again.get_trials(states=(TrialState.WAITING,))
 
 
 def test_baseline_first_false_leaves_trial_0_to_the_sampler(workdir):

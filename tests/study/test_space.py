@@ -159,3 +159,27 @@ def test_a_value_the_file_spells_out_wins_even_when_it_is_the_default():
     assert first_trial_params(space, left_out) == {"lr": STARTING_RECIPE["lr"]}
     # `search run --seed` replaces the seed; the record of what the file gave survives it.
     assert first_trial_params(space, written.replace(seed=3)) == {"lr": default_lr}
+
+
+def test_the_class_weighted_start_follows_train_and_the_space():
+    from search.study.space import CLASS_WEIGHTED, FINE_TUNING_LR, STARTING_RECIPE, starting_params
+    from search.trainer.config import TrainConfig
+
+    space = {
+        "lr": ParamSpec(type="float", low=1e-4, high=1e-2, log=True),
+        "loss": ParamSpec(type="categorical", choices=["ce", "weighted_ce"]),
+    }
+    assert starting_params(space, TrainConfig()) == [
+        {"lr": STARTING_RECIPE["lr"], "loss": "ce"},
+        {"lr": CLASS_WEIGHTED["lr"], "loss": "weighted_ce"},
+    ]
+    # The user's lr holds in both; from weights, both fine-tune.
+    assert [p["lr"] for p in starting_params(space, TrainConfig(lr=2e-3))] == [2e-3, 2e-3]
+    assert [p["lr"] for p in starting_params(space, TrainConfig(pretrained=True))] == [
+        FINE_TUNING_LR,
+        FINE_TUNING_LR,
+    ]
+    # A loss the user chose, or a space without weighted_ce: trial 0 alone.
+    assert starting_params(space, TrainConfig(loss="focal")) == [{"lr": STARTING_RECIPE["lr"]}]
+    only_ce = {**space, "loss": ParamSpec(type="categorical", choices=["ce", "focal"])}
+    assert len(starting_params(only_ce, TrainConfig())) == 1
