@@ -179,6 +179,10 @@ def coerce(tp: Any, value: Any, source: str, key: str) -> Any:
     raise TypeError(f"unsupported annotation {tp!r} for {key}")
 
 
+_GIVEN = "_given_keys"
+"""The attribute `from_mapping` leaves on what it builds: which keys the file gave."""
+
+
 def from_mapping(cls: type[T], data: Any, *, source: str, prefix: str = "") -> T:
     """Build the frozen dataclass `cls` from `data`, naming `source` and the key in any error."""
     if data is None:
@@ -215,9 +219,6 @@ def from_mapping(cls: type[T], data: Any, *, source: str, prefix: str = "") -> T
         raise ConfigError(source, _join(prefix, err.field), err.message) from None
     object.__setattr__(obj, _GIVEN, frozenset(kwargs))
     return obj
-
-
-_GIVEN = "_given_keys"
 
 
 def given_keys(obj: Any) -> frozenset[str] | None:

@@ -76,8 +76,7 @@ def create_or_resume(
     )
     # After the fingerprint: a worker that sees a trial in the study expects to find it.
     if config.baseline_first:
-        for number, params in enumerate(starting_params(config.space, config.train)):
-            start = STARTS[number]
+        for params, start in zip(starting_params(config.space, config.train), STARTS):
             study.enqueue_trial(params, user_attrs={START_ATTR: start}, skip_if_exists=True)
     return study
 
