@@ -26,7 +26,11 @@ FUSED = frozenset({"sgd", "momentum", "adam", "adamw"})
 parameter. On 2 CPU cores it cut AdamW's step on test_resnet from about 3 ms to 1 ms."""
 
 
-def create_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+def create_optimizer(
+    model: torch.nn.Module, config: TrainConfig, fused: bool = True
+) -> torch.optim.Optimizer:
+    """timm's factory for `config.opt`; `fused=False` keeps torch's default kernels, as a plain
+    script gets them (the benchmarks' baselines)."""
     from timm.optim import create_optimizer_v2
 
     name = OPTIMIZERS.get(config.opt)
@@ -37,7 +41,7 @@ def create_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim
         weight_decay=config.weight_decay,
         momentum=config.momentum,
         layer_decay=config.layer_decay,
-        **({"fused": True} if name in FUSED else {}),
+        **({"fused": True} if fused and name in FUSED else {}),
     )
     # timm's layer decay leaves a per-group `lr_scale` for timm's schedulers to apply; torch's
     # schedulers scale each group's own lr, so the scale goes into it here.

@@ -36,9 +36,10 @@ from search.trainer.config import DataConfig, TrainConfig
 from search.trainer.data.load import load_dataset
 from search.trainer.loop import Trainer
 from search.trainer.model import create_model
+from search.trainer.optim import create_optimizer
 from tests.benchmarks.data_bench import bench_over_budget, bench_stream_vs_memory
-from tests.benchmarks.suite import plain_optimizer, run_suite
 from tests.benchmarks.suite import render as render_suite
+from tests.benchmarks.suite import run_suite
 
 REPO = Path(__file__).resolve().parents[2]
 warnings.filterwarnings("ignore", message=".*experimental.*")
@@ -80,7 +81,7 @@ def bench_throughput(epochs: int = 3, batch_size: int = 64) -> dict[str, Any]:
     )
     torch.manual_seed(0)
     model = create_model(config.model, num_classes=10, in_chans=1)
-    optimizer = plain_optimizer(model, config)
+    optimizer = create_optimizer(model, config, fused=False)
     loss_fn = torch.nn.CrossEntropyLoss()
     trainer.train_one_epoch()
     _plain_epoch(model, loader, optimizer, loss_fn)  # warm-up both

@@ -53,7 +53,7 @@ from search.trainer.data.resolve import resolve_data_config
 from search.trainer.losses import create_loss
 from search.trainer.metrics import ConfusionCounter
 from search.trainer.model import create_model
-from search.trainer.optim import OPTIMIZERS, create_scheduler
+from search.trainer.optim import create_optimizer, create_scheduler
 from search.yaml_dataclasses import from_mapping
 from tests.shapes import make_hard_shapes, make_shapes
 
@@ -256,19 +256,6 @@ PLAIN_SIDES: dict[str, Callable[[TrainConfig], Any]] = {
 """How each plain script reads its data; the first is the one the issue's done-when names."""
 
 
-def plain_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """timm's factory as a script calls it: torch's default kernels, not `search`'s fused ones."""
-    from timm.optim import create_optimizer_v2
-
-    return create_optimizer_v2(
-        model,
-        opt=OPTIMIZERS.get(config.opt),
-        lr=config.lr,
-        weight_decay=config.weight_decay,
-        momentum=config.momentum,
-    )
-
-
 def _evaluate(model: torch.nn.Module, loader: Any, classes: int) -> float:
     model.eval()
     counter = ConfusionCounter(classes)
@@ -293,7 +280,7 @@ def run_plain(
         train_loader, loader, classes, dataset = loaders(config)
         torch.manual_seed(config.seed)
         model = create_model(config.model, num_classes=classes, in_chans=dataset.channels)
-        optimizer = plain_optimizer(model, config)
+        optimizer = create_optimizer(model, config, fused=False)  # as a script gets it
         scheduler = create_scheduler(optimizer, config)
         loss_fn = create_loss(config, dataset.class_counts())
         f1 = 0.0
