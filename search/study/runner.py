@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -165,6 +166,9 @@ def run_study(
         clock.touch()  # a kill between trials then loses none of the time spent
         faults.reach("between-trials")
 
+    # A trial ends in a full garbage collection that walks every live object, imports and all
+    # (0.25 s on 2 cores); frozen, those alive before the first trial are skipped (0.02 s).
+    gc.freeze()
     with clock:
         bar = _Progress(n_trials, _counts(study)[0], clock, progress)
         clock.on_tick = bar.tick
@@ -175,6 +179,7 @@ def run_study(
         finally:
             clock.on_tick = None
             bar.close()
+            gc.unfreeze()
     keeper.promote(study)
     best = best_trial(study)
     link = keeper.best_link if keeper.current() is not None else None
