@@ -47,13 +47,13 @@ after 1, 3 or 9 epochs (9, 5 and 3 trials in 17: one in six trains to the end un
 epochs after 1 or 3 (3 and 2 in 5). On the benchmark suite (README, Speed; trial 0 the previous
 recipe, lr 3e-3 at batch 64) it is the one candidate that ends at least as high on validation as
 `pruner: none` and as the plain script on all three problems (0.985, 0.631, 0.848 against 0.974,
-0.596, 0.841 and 0.970, 0.423, 0.846). With today's trainer and starting trials, over five 1x
-runs, it ends level or above `pruner: none` on the last two, and within 0.003 either way on
-`mnist-longtail` (below it in two runs: 0.9825 vs 0.9852). Where it loses: at 5x the budget (previous trainer and recipe) it ends below `pruner: none` on all three
-(by 0.001, 0.060 and 0.002; by 0.002 on the second over five seeds), and the median pruner
-after 2 epochs, the runner-up, ties `pruner: none` on two but ends 0.005 below on the third
-and fails at 1x; no candidate ends at least as high as `pruner: none` at both budgets. Optuna's tutorial recommends
-Hyperband for TPE (from benchmarks that are not deep learning)."""
+0.596, 0.841 and 0.970, 0.423, 0.846). With today's trainer and starting trials, in five 1x
+runs, it ends level with or above `pruner: none` on `shapes-hard` and `shapes-grouped-csv` and
+within 0.003 either way on `mnist-longtail` (below in two: 0.9825 vs 0.9852). It loses at 5x
+(previous trainer and recipe): below `pruner: none` on all three (by 0.001, 0.060 and 0.002;
+0.002 on the second over five seeds); the median pruner after 2 epochs, the runner-up, ties on
+two, ends 0.005 below on the third and fails at 1x: no candidate ends at least as high as
+`pruner: none` at both budgets. Optuna's tutorial recommends Hyperband for TPE (not from DL)."""
 
 
 @dataclass(frozen=True)
