@@ -458,7 +458,7 @@ def render(results: dict[str, Any]) -> str:
     if "fixed_cost" in r:
         f = r["fixed_cost"]
         lines.append(
-            f"| fixed cost per trial (s) | start→first step {f['start_to_first_step_s']} + last validation→end {f.get('last_validation_to_end_s', '-')} + between {f['between_trials_s']} | trial {f['trial_s']} | {f['share']} | {f['target']} |"
+            f"| fixed cost per trial (s) | start→first step {f['start_to_first_step_s']} + last validation→end {f['last_validation_to_end_s']} + between {f['between_trials_s']} | trial {f['trial_s']} | {f['share']} | {f['target']} |"
         )
     if "cli_startup" in r:
         c = r["cli_startup"]
