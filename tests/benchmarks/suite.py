@@ -265,6 +265,29 @@ def _evaluate(model: torch.nn.Module, loader: Any, classes: int) -> float:
     return counter.compute().macro_f1
 
 
+def plain_training(
+    config: TrainConfig, loaders: Callable[[TrainConfig], Any]
+) -> tuple[list[float], Callable[[], float]]:
+    """The plain script's training of one config: each epoch's val macro-F1, and a function
+    that scores the final model on the test split."""
+    train_loader, loader, classes, dataset = loaders(config)
+    torch.manual_seed(config.seed)
+    model = create_model(config.model, num_classes=classes, in_chans=dataset.channels)
+    optimizer = create_optimizer(model, config, fused=False)  # as a script gets it
+    scheduler = create_scheduler(optimizer, config)
+    loss_fn = create_loss(config, dataset.class_counts())
+    scores = []
+    for _ in range(config.epochs):
+        model.train()
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            loss_fn(model(x), y).backward()
+            optimizer.step()
+        scores.append(_evaluate(model, loader("val"), classes))
+        scheduler.step(scores[-1])
+    return scores, lambda: _evaluate(model, loader("test"), classes)
+
+
 def run_plain(
     problem: Problem, root: Path, seed: int, budget: float, loaders: Callable[[TrainConfig], Any]
 ) -> Run:
@@ -276,25 +299,11 @@ def run_plain(
     best: dict[str, Any] = {"value": -1.0, "test": None}
 
     def objective(trial: optuna.Trial) -> float:
-        config = base.replace(**suggest(trial, space))
-        train_loader, loader, classes, dataset = loaders(config)
-        torch.manual_seed(config.seed)
-        model = create_model(config.model, num_classes=classes, in_chans=dataset.channels)
-        optimizer = create_optimizer(model, config, fused=False)  # as a script gets it
-        scheduler = create_scheduler(optimizer, config)
-        loss_fn = create_loss(config, dataset.class_counts())
-        f1 = 0.0
-        for _ in range(config.epochs):
-            model.train()
-            for x, y in train_loader:
-                optimizer.zero_grad()
-                loss_fn(model(x), y).backward()
-                optimizer.step()
-            f1 = _evaluate(model, loader("val"), classes)
-            scheduler.step(f1)
+        scores, test = plain_training(base.replace(**suggest(trial, space)), loaders)
+        f1 = scores[-1]  # the last epoch's, as the examples return it
         within = time.perf_counter() - started <= budget  # Optuna's timeout lets it run over
         if within and f1 > best["value"]:
-            best.update(value=f1, test=_evaluate(model, loader("test"), classes))
+            best.update(value=f1, test=test())
         return f1
 
     study = optuna.create_study(
