@@ -19,12 +19,14 @@ import torch
 
 from search import faults
 from search.env import WORKER_ENV
+from search.store.anytime import VALUE_SE_ATTR
 from search.store.checkpoint import BestKeeper
 from search.store.storage import best_trial
 from search.study.config import StudyConfig
 from search.study.space import START_ATTR, suggest
 from search.trainer.config import TrainConfig
 from search.trainer.loop import NonFiniteLossError, Trainer
+from search.trainer.metrics import resampled_se
 from search.yaml_dataclasses import to_mapping
 
 # Why a trial failed, as `search trials` shows it; the first matching type wins.
@@ -85,7 +87,7 @@ class ClassifyObjective:
                 "data_warning", f"skipped undecodable images: {list(trainer.dataset.skipped)}"
             )
         history: list[dict[str, Any]] = []
-        best_value, best_epoch, best_weights = None, 0, None
+        best_value, best_epoch, best_weights, best_val = None, 0, None, None
         starting = START_ATTR in trial.user_attrs  # the study's floor: never pruned
         for result in trainer.fit():
             record = result.record()
@@ -97,7 +99,7 @@ class ClassifyObjective:
             if trainer.oom_retries:
                 trial.set_user_attr("oom_retries", trainer.oom_retries)
             if best_value is None or self._better(value, best_value):
-                best_value, best_epoch = value, result.epoch
+                best_value, best_epoch, best_val = value, result.epoch, result.val
                 # Copy weights only when they could become the study's best checkpoint.
                 best_weights = trainer.weights() if self._could_be_best(trial, value) else None
             single = self.config.cost_objective is None  # Optuna prunes one objective only
@@ -116,6 +118,10 @@ class ClassifyObjective:
                 raise optuna.TrialPruned(reason)
         assert best_value is not None
         trial.set_user_attr("best_epoch", best_epoch)
+        # Chance's share of the value: `search best` and the run's last line show it.
+        se = resampled_se(best_val.confusion, self.config.metric.removeprefix("val_"))
+        if se is not None:
+            trial.set_user_attr(VALUE_SE_ATTR, se)
         if best_weights is not None:
             summary = {
                 "study": trial.study.study_name,

@@ -54,6 +54,13 @@ def test_run_resume_best_and_the_stock_optuna_cli(workdir: Path):
     assert record["storage"] == "sqlite:///runs/search.db"
     # How the best evolved, in the study's time: both runs' spans, and the run's last line.
     assert record["progress"].startswith(f"best {study.best_value:.4f} at ")
+    assert record["value_se"] == study.best_trial.user_attrs["value_se"] > 0
+    assert record["progress"].endswith(
+        f"±{record['value_se']:.3f} (bootstrap standard error): smaller gains may be luck"
+    )
+    shown = run_cli("best", "--study", "small", cwd=workdir)
+    value = f"val_macro_f1={record['value']:.4f} ± {record['value_se']:.3f}"
+    assert f"best       {value}  trial {record['trial']}" in shown.stdout.splitlines()
     assert len(stored_spans(study)) == 2
     assert record["spent_s"] == union_length(list(stored_spans(study).values()))
     assert again.stdout.strip().splitlines()[-1] == record["progress"]

@@ -67,7 +67,9 @@ def _best(args: argparse.Namespace) -> dict:
 
 def best(args: argparse.Namespace) -> int:
     """Show the best trial of a study: value, params, its checkpoint, and how the best evolved
-    over the study's time (so you can tell whether a larger --budget would help).
+    over the study's time (so you can tell whether a larger --budget would help). The value's
+    "± x" is its bootstrap standard error on the val split: on a small split, trials closer
+    than that are not clearly apart.
 
     examples:
       search best --study lr-sched
@@ -78,7 +80,8 @@ def best(args: argparse.Namespace) -> int:
         print(json.dumps({k: v for k, v in record.items() if k != "train_config"}, indent=2))
         return 0
     print(f"study      {record['study']}  ({record['storage']})")
-    print(f"best       {record['metric']}={record['value']:.4f}  trial {record['trial']}")
+    se = f" ± {record['value_se']:.3f}" if record["value_se"] is not None else ""
+    print(f"best       {record['metric']}={record['value']:.4f}{se}  trial {record['trial']}")
     for key, value in record["params"].items():
         print(f"  {key:<16} {value}")
     print(f"checkpoint {record['checkpoint'] or '(none: the best trial has no checkpoint here)'}")

@@ -9,7 +9,7 @@ import optuna
 from optuna.trial import TrialState
 
 from search.errors import SearchError
-from search.store.anytime import describe_progress, improvements
+from search.store.anytime import describe_progress, improvements, value_se
 from search.store.checkpoint import BestKeeper
 from search.store.paths import study_dir
 from search.store.storage import PICK_ATTR, best_trial, trial_value
@@ -30,16 +30,18 @@ def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, 
         keeper.promote(study)  # on another machine: fetch the best from the artifact store
     checkpoint = os.path.abspath(keeper.best_link) if keeper.current() == best.number else None
     steps, spent = improvements(study)
+    se = value_se(study)
     return {
         "study": study.study_name,
         "metric": study.user_attrs.get("metric", "value"),
         "value": trial_value(best),
+        "value_se": se,
         "values": best.values,
         "params": best.params,
         "trial": best.number,
         "checkpoint": checkpoint,
         "storage": redact(url),
         "train_config": best.user_attrs.get("train_config"),
-        "progress": describe_progress(steps, spent),
+        "progress": describe_progress(steps, spent, se=se),
         "spent_s": spent,
     }

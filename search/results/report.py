@@ -11,7 +11,7 @@ import optuna
 from optuna.trial import TrialState
 
 from search.results.trials import trials_frame
-from search.store.anytime import Improvement, describe_progress, improvements
+from search.store.anytime import Improvement, describe_progress, improvements, value_se
 from search.store.storage import best_trial, trial_value
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -73,7 +73,8 @@ def write_report(study: optuna.Study, out: Path) -> dict[str, str]:
     if _plot_progress(study, steps, spent, out / "progress.png"):
         written["progress"] = PROGRESS_CAPTION
     trials_frame(study).to_csv(out / "trials.csv", index=False)
-    _write_index(study, out, written, skipped, describe_progress(steps, spent))
+    progress = describe_progress(steps, spent, se=value_se(study))
+    _write_index(study, out, written, skipped, progress)
     return written
 
 

@@ -13,9 +13,12 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from search.store.clock import format_duration, stored_spans, union_length
+from search.store.storage import best_trial
 
 STALLED_SHARE = 0.4
 """No improvement in this last share of the time spent: more of the same budget rarely helps."""
+VALUE_SE_ATTR = "value_se"
+"""A trial's user attribute: its value's standard error over resamples of the val split."""
 
 
 @dataclass(frozen=True)
@@ -52,13 +55,32 @@ def improvements(study: optuna.Study) -> tuple[list[Improvement], float]:
     return steps, spent
 
 
-def describe_progress(steps: list[Improvement], spent: float, *, shown: int = 4) -> str | None:
+def value_se(study: optuna.Study) -> float | None:
+    """The best trial's standard error from its val split (see VALUE_SE_ATTR), if recorded."""
+    best = best_trial(study)
+    return best.user_attrs.get(VALUE_SE_ATTR) if best is not None else None
+
+
+def describe_progress(
+    steps: list[Improvement], spent: float, *, se: float | None = None, shown: int = 4
+) -> str | None:
     """One line, e.g. "best 0.861 at 4m10s of 10m00s (trial 12); 0.61 at 12s -> 0.74 at 1m03s
     -> 0.861 at 4m10s; no improvement in the last 58%: more time is unlikely to help".
+    Given the best value's standard error `se`, it says how finely the val split can tell.
 
     Takes what `improvements(study)` returns, so a caller that also plots it reads once."""
     if not steps:
         return None
+    line = _describe(steps, spent, shown)
+    if se is None:
+        return line
+    return (
+        f"{line}; the val split measures it to about ±{se:.3f} (bootstrap standard error): "
+        "smaller gains may be luck"
+    )
+
+
+def _describe(steps: list[Improvement], spent: float, shown: int) -> str:
     last = steps[-1]
     path = " -> ".join(f"{s.value:.4g} at {format_duration(s.seconds)}" for s in steps[-shown:])
     if len(steps) > shown:

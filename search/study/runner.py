@@ -16,7 +16,7 @@ from optuna.trial import FrozenTrial, TrialState
 from search import faults
 from search.env import THREADS_ENV, worker_index
 from search.errors import SearchError
-from search.store.anytime import describe_progress, improvements
+from search.store.anytime import describe_progress, improvements, value_se
 from search.store.checkpoint import BestKeeper
 from search.store.clock import StudyClock, format_duration
 from search.store.storage import best_trial, trial_value
@@ -190,7 +190,7 @@ def run_study(
         checkpoint=str(link) if link else None,
         stopped_by=stopped_by,
         spent_s=clock.spent(),
-        progress=describe_progress(*improvements(study)),
+        progress=describe_progress(*improvements(study), se=value_se(study)),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -45,10 +46,58 @@ def _safe_div(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
 
 
 def _rates(cm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    tp = cm.diag()
-    fp = cm.sum(0) - tp
-    fn = cm.sum(1) - tp
+    """Per-class precision, recall and F1 of a (..., C, C) stack of confusion matrices."""
+    tp = cm.diagonal(dim1=-2, dim2=-1)
+    fp = cm.sum(-2) - tp
+    fn = cm.sum(-1) - tp
     return _safe_div(tp, tp + fp), _safe_div(tp, tp + fn), _safe_div(2 * tp, 2 * tp + fp + fn)
+
+
+# Each takes per-class counts over a stack of resamples: true positives, actual, predicted.
+RESAMPLED: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "macro_f1": lambda tp, actual, predicted: _safe_div(2 * tp, actual + predicted).mean(-1),
+    "macro_precision": lambda tp, actual, predicted: _safe_div(tp, predicted).mean(-1),
+    "macro_recall": lambda tp, actual, predicted: _safe_div(tp, actual).mean(-1),
+    "accuracy": lambda tp, actual, predicted: _safe_div(tp.sum(-1), actual.sum(-1)),
+}
+"""The metrics a confusion matrix determines: those `resampled_se` takes."""
+
+
+def resampled_se(
+    confusion: list[list[int]] | torch.Tensor, metric: str, draws: int = 200, seed: int = 0
+) -> float | None:
+    """How far `metric` would move by chance if the split's images were drawn again: its
+    standard error over bootstrap resamples of the split.
+
+    Resampling images resamples the confusion matrix's cells, so the matrix is all it needs.
+    It is the Poisson bootstrap (each image drawn a Poisson(1) number of times), which touches
+    only the non-empty cells: 1,000 classes cost no more than their images. On a val split with
+    a handful of images in its rarest class this is often larger than the gaps between trials.
+    None for what the matrix does not determine (loss, ROC-AUC) and for an empty split.
+    """
+    if metric not in RESAMPLED:
+        return None
+    cm = torch.as_tensor(confusion, dtype=torch.float64)
+    true, predicted = cm.nonzero(as_tuple=True)
+    if len(true) == 0:
+        return None
+    counts = cm[true, predicted]
+    hits = true == predicted
+    classes = cm.shape[0]
+    generator = torch.Generator().manual_seed(seed)
+    values = []
+    chunk = max(1, min(draws, 2**22 // len(counts)))  # bounds one batch's memory
+    for start in range(0, draws, chunk):
+        drawn = torch.poisson(counts.expand(min(chunk, draws - start), -1), generator)
+        per_class = torch.zeros(len(drawn), classes, dtype=torch.float64)
+        values.append(
+            RESAMPLED[metric](
+                per_class.index_add(1, true[hits], drawn[:, hits]),
+                per_class.index_add(1, true, drawn),
+                per_class.index_add(1, predicted, drawn),
+            )
+        )
+    return torch.cat(values).std().item()
 
 
 def metrics_from_confusion(

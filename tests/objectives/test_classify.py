@@ -6,6 +6,7 @@ import optuna
 import pytest
 
 from objectives.classify import ClassifyObjective
+from search.store.anytime import VALUE_SE_ATTR
 from search.store.checkpoint import BestKeeper, read_checkpoint_dir
 from search.study.config import load_study_config
 from search.study.space import START_ATTR
@@ -41,6 +42,8 @@ def test_complete_path_returns_best_epoch_and_stages_checkpoint(objective, workd
     config, metrics = read_checkpoint_dir(objective.keeper.trial_dir(0))
     assert config["loss"] == "focal" and config["lr"] == 5e-3
     assert metrics["value"] == trial.value and metrics["epoch"] == trial.user_attrs["best_epoch"]
+    # How finely the val split measures the value: from the best epoch's confusion matrix.
+    assert 0 < trial.user_attrs[VALUE_SE_ATTR] < 0.2
 
 
 def test_pruned_path_records_why_and_stages_nothing(objective):

@@ -2,7 +2,7 @@ import pytest
 import torch
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
-from search.trainer.metrics import ConfusionCounter, metrics_from_confusion
+from search.trainer.metrics import ConfusionCounter, metrics_from_confusion, resampled_se
 
 
 def _data(n=500, classes=5, seed=0):
@@ -83,3 +83,54 @@ def test_roc_auc_is_the_hand_computed_macro_one_vs_rest_value():
     from sklearn.metrics import roc_auc_score
 
     assert expected == pytest.approx(roc_auc_score(target, probs, multi_class="ovr"), abs=1e-9)
+
+
+def _bootstrap_by_hand(target, pred, metric, draws, seed=0):
+    """The textbook bootstrap: resample the images themselves, score each resample with sklearn."""
+    g = torch.Generator().manual_seed(seed)
+    scores = []
+    for _ in range(draws):
+        idx = torch.randint(0, len(target), (len(target),), generator=g).numpy()
+        scores.append(metric(target.numpy()[idx], pred.numpy()[idx]))
+    return torch.tensor(scores).std().item()
+
+
+@pytest.mark.parametrize(
+    "name, metric",
+    [
+        (
+            "macro_f1",
+            lambda y, p: f1_score(y, p, average="macro", labels=range(4), zero_division=0),
+        ),
+        ("accuracy", accuracy_score),
+        (
+            "macro_recall",
+            lambda y, p: recall_score(y, p, average="macro", labels=range(4), zero_division=0),
+        ),
+    ],
+)
+def test_resampled_se_is_the_bootstrap_of_the_images_computed_from_the_matrix_alone(name, metric):
+    # A small, imbalanced val split: 60, 25, 10 and 5 images, the rarest class half right.
+    target = torch.tensor([0] * 60 + [1] * 25 + [2] * 10 + [3] * 5)
+    pred = target.clone()
+    pred[[0, 1, 2, 60, 61, 85, 86, 95, 96]] = torch.tensor([1, 2, 3, 0, 2, 0, 1, 0, 2])
+    confusion = metrics_from_confusion(
+        torch.zeros(4, 4).index_put_((target, pred), torch.ones(100), accumulate=True)
+    ).confusion
+    by_hand = _bootstrap_by_hand(target, pred, metric, draws=1500)
+    assert resampled_se(confusion, name, draws=1500) == pytest.approx(by_hand, rel=0.12)
+
+
+def test_resampled_se_halves_with_four_times_the_images_and_is_reproducible():
+    confusion = torch.tensor([[50, 3, 2], [4, 15, 1], [1, 2, 4]])
+    small = resampled_se(confusion, "macro_f1")
+    assert small == resampled_se(confusion, "macro_f1")  # seeded: the same report every time
+    assert 0.02 < small < 0.2
+    assert resampled_se(confusion * 4, "macro_f1") == pytest.approx(small / 2, rel=0.2)
+
+
+def test_resampled_se_is_none_where_the_matrix_does_not_decide():
+    confusion = [[5, 1], [2, 4]]
+    assert resampled_se(confusion, "loss") is None
+    assert resampled_se(confusion, "roc_auc") is None
+    assert resampled_se([[0, 0], [0, 0]], "macro_f1") is None
