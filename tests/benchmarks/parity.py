@@ -18,17 +18,23 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from search.study.space import STARTING_RECIPE
 from search.trainer.config import TrainConfig
-from search.trainer.data.load import load_dataset
 from search.trainer.loop import Trainer
 from search.yaml_dataclasses import from_mapping
-from tests.benchmarks.suite import PLAIN_SIDES, PROBLEMS, REPO, Problem, _absolute, plain_training
+from tests.benchmarks.suite import (
+    PLAIN_SIDES,
+    PROBLEMS,
+    REPO,
+    Problem,
+    _absolute,
+    plain_training,
+    written,
+)
 
 SOFT_F1 = {
     "opt": "adam",
@@ -63,26 +69,21 @@ def run_parity(
 ) -> dict[str, Any]:
     """Per problem and config, each side's per-seed (last epoch, best epoch) val macro-F1."""
     out: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        for name, problem in problems.items():
-            if problem.make is not None:
-                problem.make(root)
-            load_dataset.cache_clear()
-            for label, params in configs.get(name, {}).items():
-                row: dict[str, list[list[float]]] = {"plain": [], "search": []}
-                for seed in seeds:
-                    train = {**_absolute(problem.train, root), **params, "seed": seed}
-                    config = from_mapping(TrainConfig, train, source="parity")
-                    plain, _ = plain_training(config, PLAIN_SIDES["plain optuna"])
-                    ours = search_training(config)
-                    row["plain"].append([plain[-1], max(plain)])
-                    row["search"].append([ours[-1], max(ours)])
-                    log(
-                        f"{name} {label} seed {seed}: plain {plain[-1]:.3f} (best "
-                        f"{max(plain):.3f}), search {ours[-1]:.3f} (best {max(ours):.3f})"
-                    )
-                out.setdefault(name, {})[label] = row
+    for name, problem, root in written(problems):
+        for label, params in configs.get(name, {}).items():
+            row: dict[str, list[list[float]]] = {"plain": [], "search": []}
+            for seed in seeds:
+                train = {**_absolute(problem.train, root), **params, "seed": seed}
+                config = from_mapping(TrainConfig, train, source="parity")
+                plain, _ = plain_training(config, PLAIN_SIDES["plain optuna"])
+                ours = search_training(config)
+                row["plain"].append([plain[-1], max(plain)])
+                row["search"].append([ours[-1], max(ours)])
+                log(
+                    f"{name} {label} seed {seed}: plain {plain[-1]:.3f} (best "
+                    f"{max(plain):.3f}), search {ours[-1]:.3f} (best {max(ours):.3f})"
+                )
+            out.setdefault(name, {})[label] = row
     return out
 
 

@@ -14,7 +14,6 @@ import dataclasses
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from search.trainer.data.load import load_dataset
 from search.trainer.data.resolve import resolve_data_config
 from search.trainer.loop import Trainer
 from search.yaml_dataclasses import from_mapping
-from tests.benchmarks.suite import PROBLEMS, REPO, SEEDS, Problem, _absolute
+from tests.benchmarks.suite import PROBLEMS, REPO, SEEDS, Problem, _absolute, written
 from tests.shapes import make_hard_shapes, make_shapes
 
 
@@ -91,25 +90,20 @@ def run_recipes(
     problems: dict[str, Problem], seeds: tuple[int, ...], log=print
 ) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        for name, problem in problems.items():
-            if problem.make is not None:
-                problem.make(root)
-            load_dataset.cache_clear()
-            train = _absolute(problem.train, root)
-            data = from_mapping(TrainConfig, train, source="recipes")
-            load_dataset(resolve_data_config(data.data, data.model))  # read before the clock
-            for label, recipe in RECIPES.items():
-                started = time.perf_counter()
-                runs = [run_recipe(train, recipe, seed) for seed in seeds]
-                row = {
-                    "val": [v for v, _ in runs],
-                    "test": [t for _, t in runs],
-                    "seconds_per_run": (time.perf_counter() - started) / len(seeds),
-                }
-                out.setdefault(name, {})[label] = row
-                log(f"{name} {label}: {_brief(row)}")
+    for name, problem, root in written(problems):
+        train = _absolute(problem.train, root)
+        data = from_mapping(TrainConfig, train, source="recipes")
+        load_dataset(resolve_data_config(data.data, data.model))  # read before the clock
+        for label, recipe in RECIPES.items():
+            started = time.perf_counter()
+            runs = [run_recipe(train, recipe, seed) for seed in seeds]
+            row = {
+                "val": [v for v, _ in runs],
+                "test": [t for _, t in runs],
+                "seconds_per_run": (time.perf_counter() - started) / len(seeds),
+            }
+            out.setdefault(name, {})[label] = row
+            log(f"{name} {label}: {_brief(row)}")
     return out
 
 

@@ -27,7 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,6 +161,17 @@ class Run:
 
     def time_to(self, target: float) -> float | None:
         return next((t for t, v in sorted(self.points) if v >= target - 1e-9), None)
+
+
+def written(problems: dict[str, Problem]) -> Iterator[tuple[str, Problem, Path]]:
+    """Each problem with its images written under one temporary root, the data cache cleared."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for name, problem in problems.items():
+            if problem.make is not None:
+                problem.make(root)
+            load_dataset.cache_clear()
+            yield name, problem, root
 
 
 def _absolute(train: dict[str, Any], root: Path) -> dict[str, Any]:
