@@ -118,7 +118,7 @@ class ClassifyObjective:
                 raise optuna.TrialPruned(reason)
         assert best_value is not None
         trial.set_user_attr("best_epoch", best_epoch)
-        # Chance's share of the value: `search best` and the run's last line show it.
+        # How finely the val split measures the value: `search best` and the run's end show it.
         se = resampled_se(best_val.confusion, self.config.metric.removeprefix("val_"))
         if se is not None:
             trial.set_user_attr(VALUE_SE_ATTR, se)

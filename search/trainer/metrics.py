@@ -46,10 +46,9 @@ def _safe_div(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
 
 
 def _rates(cm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per-class precision, recall and F1 of a (..., C, C) stack of confusion matrices."""
-    tp = cm.diagonal(dim1=-2, dim2=-1)
-    fp = cm.sum(-2) - tp
-    fn = cm.sum(-1) - tp
+    tp = cm.diag()
+    fp = cm.sum(0) - tp
+    fn = cm.sum(1) - tp
     return _safe_div(tp, tp + fp), _safe_div(tp, tp + fn), _safe_div(2 * tp, 2 * tp + fp + fn)
 
 
