@@ -67,15 +67,16 @@ def open_storage(url: str, heartbeat: HeartbeatConfig | None = None) -> optuna.s
                 raise SearchError(
                     f"--storage {redact(url)}: cannot create {folder} ({err.strerror})"
                 ) from None
-        # Workers wait for SQLite's lock instead of failing with "database is locked".
-        engine_kwargs["connect_args"] = {"timeout": 120}
+        # Workers wait for SQLite's lock instead of failing with "database is locked". No
+        # implicit transactions from pysqlite: _begin_immediate opens each one itself.
+        engine_kwargs["connect_args"] = {"timeout": 120, "isolation_level": None}
     elif url.startswith("postgresql"):
         # A worker needs few connections: one in use, one spare for the heartbeat thread.
         engine_kwargs.update(pool_size=2, max_overflow=2, pool_pre_ping=True)
     hb = heartbeat or HeartbeatConfig()
     for attempt in range(5):
         try:
-            return optuna.storages.RDBStorage(
+            storage = optuna.storages.RDBStorage(
                 url,
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=hb.interval,
@@ -84,6 +85,11 @@ def open_storage(url: str, heartbeat: HeartbeatConfig | None = None) -> optuna.s
                     max_retry=hb.max_retry
                 ),
             )
+            if url.startswith("sqlite:///"):
+                from sqlalchemy import event
+
+                event.listen(storage.engine, "begin", _begin_immediate)
+            return storage
         except Exception as err:  # sqlalchemy raises many kinds; all mean "cannot use this URL"
             text = str(err)
             # Workers that start together on an empty database race to create its tables.
@@ -97,6 +103,18 @@ def open_storage(url: str, heartbeat: HeartbeatConfig | None = None) -> optuna.s
                 f"cannot open storage {redact(url)}: {redact_text(first, url)}"
             ) from None
     raise AssertionError("unreachable")
+
+
+def _begin_immediate(connection: Any) -> None:
+    """Open an SQLite transaction with the database's write lock already taken.
+
+    Optuna takes a waiting (enqueued or retried) trial with SELECT ... FOR UPDATE, which
+    SQLite ignores, then an UPDATE; pysqlite starts no transaction before a SELECT. So two
+    workers could both read the trial as waiting and both run it (optuna#4002); the second
+    then fails with "Cannot tell a COMPLETE trial". Under the write lock the second worker
+    waits, sees the trial running and takes the next one.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def storage_url(storage: str | optuna.storages.BaseStorage) -> str:
