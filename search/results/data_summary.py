@@ -19,9 +19,13 @@ from search.trainer.data.pipeline import read_header
 from search.trainer.data.resolve import resolve_data_config
 from search.trainer.data.sources import list_samples
 from search.trainer.data.splits import SPLITS, assign
+from search.trainer.metrics import resampled_se
 
 IMBALANCE_ADVICE = 3.0
 """From this ratio of the largest class to the smallest, accuracy stops telling the truth."""
+ASSUMED_RECALL = 0.8
+"""Before any model exists, the val split's noise is shown for one that gets this share of
+every class right, its errors spread evenly over the other classes."""
 
 
 def _builtin_facts(config: DataConfig) -> dict[str, Any]:
@@ -100,6 +104,20 @@ def _duplicates(hashes: dict[str, list[str]]) -> dict[str, int]:
     return {"within_splits": within, "across_splits": across}
 
 
+def val_noise(val_counts: list[int]) -> float | None:
+    """The bootstrap standard error of val macro-F1 on a split of these class counts, for the
+    model ASSUMED_RECALL describes: how finely the split can tell two trials apart."""
+    classes = len(val_counts)
+    if classes < 2 or not sum(val_counts):
+        return None
+    counts = torch.tensor(val_counts, dtype=torch.float64).unsqueeze(1)
+    wrong = counts * (1 - ASSUMED_RECALL) / (classes - 1)
+    # Expected counts: the bootstrap draws each cell as Poisson, so they need not be whole.
+    confusion = wrong.expand(-1, classes) * (1 - torch.eye(classes, dtype=torch.float64))
+    confusion += torch.diag(counts.squeeze(1) * ASSUMED_RECALL)
+    return resampled_se(confusion, "macro_f1")
+
+
 def summarize(config: DataConfig, model: str) -> dict[str, Any]:
     """Counts per split and class, imbalance, sizes and modes, duplicates, groups, and advice."""
     resolved = resolve_data_config(config, model)
@@ -112,6 +130,8 @@ def summarize(config: DataConfig, model: str) -> dict[str, Any]:
     totals = [sum(counts[s][c] for s in SPLITS) for c in classes]
     imbalance = max(totals) / max(1, min(totals))
     duplicates = _duplicates(facts["hashes"])
+    val_counts = [counts["val"][c] for c in classes]
+    noise = val_noise(val_counts)
     summary = {
         "source": config.csv or config.path or config.name,
         "classes": list(classes),
@@ -122,6 +142,8 @@ def summarize(config: DataConfig, model: str) -> dict[str, Any]:
         "unreadable": facts["unreadable"],
         "duplicates": duplicates,
         "groups": facts["groups"],
+        "val_macro_f1_se": round(noise, 4) if noise is not None else None,
+        "rarest_val_class": classes[min(range(len(classes)), key=val_counts.__getitem__)],
     }
     summary["advice"] = advice(summary)
     return summary
@@ -157,6 +179,7 @@ def render(summary: dict[str, Any]) -> str:
         f"data     {summary['source']}: {len(classes)} classes",
         *rows,
         f"imbalance {summary['imbalance']:.1f}:1 (largest class / smallest)",
+        *_noise_line(summary),
         f"sizes    {sizes}",
         f"modes    {modes}",
         f"unreadable {len(summary['unreadable'])}"
@@ -167,6 +190,18 @@ def render(summary: dict[str, Any]) -> str:
         lines.append("groups   " + ", ".join(f"{s} {n}" for s, n in summary["groups"].items()))
     lines.append(f"advice   {summary['advice']}")
     return "\n".join(lines)
+
+
+def _noise_line(summary: dict[str, Any]) -> list[str]:
+    se = summary["val_macro_f1_se"]
+    if se is None:
+        return []
+    rarest = summary["rarest_val_class"]
+    return [
+        f"val noise ±{se:.3f} on macro-F1 (bootstrap standard error for a model right on "
+        f"{ASSUMED_RECALL:.0%} of each class; rarest val class {rarest}: "
+        f"{summary['counts']['val'][rarest]} images): trials closer than that are not clearly apart"
+    ]
 
 
 def plot_balance(summary: dict[str, Any], path: Path) -> Path:

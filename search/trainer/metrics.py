@@ -68,7 +68,8 @@ def resampled_se(
     """How far `metric` would move by chance if the split's images were drawn again: its
     standard error over bootstrap resamples of the split.
 
-    Resampling images resamples the confusion matrix's cells, so the matrix is all it needs.
+    Resampling images resamples the confusion matrix's cells, so the matrix is all it needs
+    (its counts, or expected counts for a model that does not exist yet).
     It is the Poisson bootstrap (each image drawn a Poisson(1) number of times), which touches
     only the non-empty cells: 1,000 classes cost no more than their images. On a val split with
     a handful of images in its rarest class this is often larger than the gaps between trials.

@@ -6,9 +6,11 @@ import json
 import shutil
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from search.cli import main
+from search.results.data_summary import val_noise
 from tests.conftest import REPO, write_study
 
 
@@ -24,6 +26,7 @@ def test_search_data_on_mnist_longtail_prints_the_imbalance_and_draws_it(workdir
     assert main(["data", "--study", "lr-sched"]) == 0
     out = capsys.readouterr().out
     assert "imbalance 10.0:1" in out and "advice   imbalance 10:1: optimise val_macro_f1" in out
+    assert "rarest val class 9: 8 images): trials closer than that are not clearly apart" in out
     png = workdir / "runs" / "data" / "lr-sched" / "class_balance.png"
     assert png.is_file() and _colours(png) > 20
     assert main(["data", "--study", "lr-sched", "--json"]) == 0
@@ -31,6 +34,9 @@ def test_search_data_on_mnist_longtail_prints_the_imbalance_and_draws_it(workdir
     counts = summary["counts"]
     assert counts["val"]["0"] == 75 and counts["train"]["9"] == 34
     assert summary["duplicates"] == {"within_splits": 0, "across_splits": 0}
+    assert summary["rarest_val_class"] == "9"
+    assert summary["val_macro_f1_se"] == round(val_noise(list(counts["val"].values())), 4)
+    assert f"val noise ±{summary['val_macro_f1_se']:.3f} on macro-F1" in out
 
 
 def test_search_data_finds_a_leak_across_splits_in_a_csv(workdir, capsys):
@@ -57,3 +63,12 @@ def test_search_data_finds_a_leak_across_splits_in_a_csv(workdir, capsys):
         f"{summary['duplicates']['across_splits']} identical images"
     )
     assert summary["groups"]["val"] > 0 and summary["sizes"] == {"32x32": 400}
+
+
+def test_val_noise_shrinks_as_the_val_split_grows_and_is_worst_with_a_rare_class():
+    even = val_noise([50, 50, 50, 50])
+    assert 0.01 < even < 0.1
+    assert val_noise([200, 200, 200, 200]) == pytest.approx(even / 2, rel=0.2)
+    # The same 200 images, one class down to 5: its F1 swings, and macro-F1 with it.
+    assert val_noise([65, 65, 65, 5]) > 1.3 * even
+    assert val_noise([100]) is None and val_noise([0, 0]) is None
