@@ -30,7 +30,7 @@ def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, 
         keeper.promote(study)  # on another machine: fetch the best from the artifact store
     checkpoint = os.path.abspath(keeper.best_link) if keeper.current() == best.number else None
     steps, spent = improvements(study)
-    se = value_se(study)
+    se = value_se(best)
     return {
         "study": study.study_name,
         "metric": study.user_attrs.get("metric", "value"),

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from search.results.trials import trials_frame
 from search.store.anytime import Improvement, describe_progress, improvements, value_se
@@ -73,8 +73,9 @@ def write_report(study: optuna.Study, out: Path) -> dict[str, str]:
     if _plot_progress(study, steps, spent, out / "progress.png"):
         written["progress"] = PROGRESS_CAPTION
     trials_frame(study).to_csv(out / "trials.csv", index=False)
-    progress = describe_progress(steps, spent, se=value_se(study))
-    _write_index(study, out, written, skipped, progress)
+    top = best_trial(study)
+    progress = describe_progress(steps, spent, se=value_se(top))
+    _write_index(study, out, top, written, skipped, progress)
     return written
 
 
@@ -149,11 +150,11 @@ def _plot_progress(study: optuna.Study, steps: list[Improvement], spent: float, 
 def _write_index(
     study: optuna.Study,
     out: Path,
+    top: FrozenTrial | None,
     written: dict[str, str],
     skipped: dict[str, str],
     progress: str | None,
 ) -> None:
-    top = best_trial(study)
     best = (
         f"best value {trial_value(top):.4f} (trial {top.number})"
         if top

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 import optuna
 from optuna.study import StudyDirection
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from search.store.clock import format_duration, stored_spans, union_length
-from search.store.storage import best_trial
 
 STALLED_SHARE = 0.4
 """No improvement in this last share of the time spent: more of the same budget rarely helps."""
@@ -55,10 +54,9 @@ def improvements(study: optuna.Study) -> tuple[list[Improvement], float]:
     return steps, spent
 
 
-def value_se(study: optuna.Study) -> float | None:
-    """The best trial's standard error from its val split (see VALUE_SE_ATTR), if recorded."""
-    best = best_trial(study)
-    return best.user_attrs.get(VALUE_SE_ATTR) if best is not None else None
+def value_se(trial: FrozenTrial | None) -> float | None:
+    """A trial's standard error from its val split (see VALUE_SE_ATTR), if recorded."""
+    return trial.user_attrs.get(VALUE_SE_ATTR) if trial is not None else None
 
 
 def describe_progress(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -30,7 +29,7 @@ class Metrics:
     def per_class(self) -> list[dict[str, float]]:
         """Precision, recall, F1 and support of each class, for the final report."""
         cm = torch.tensor(self.confusion, dtype=torch.float64)
-        precision, recall, f1 = _rates(cm)
+        precision, recall, f1 = _rates(*_counts(cm))
         support = cm.sum(1)
         return [
             {"precision": p, "recall": r, "f1": f, "support": int(s)}
@@ -45,21 +44,31 @@ def _safe_div(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
     return torch.where(den > 0, num / den.clamp(min=1e-12), torch.zeros_like(num))
 
 
-def _rates(cm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    tp = cm.diag()
-    fp = cm.sum(0) - tp
-    fn = cm.sum(1) - tp
-    return _safe_div(tp, tp + fp), _safe_div(tp, tp + fn), _safe_div(2 * tp, 2 * tp + fp + fn)
+def _counts(cm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-class true positives, actual (row sums) and predicted (column sums) of a matrix."""
+    return cm.diag(), cm.sum(1), cm.sum(0)
 
 
-# Each takes per-class counts over a stack of resamples: true positives, actual, predicted.
-RESAMPLED: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "macro_f1": lambda tp, actual, predicted: _safe_div(2 * tp, actual + predicted).mean(-1),
-    "macro_precision": lambda tp, actual, predicted: _safe_div(tp, predicted).mean(-1),
-    "macro_recall": lambda tp, actual, predicted: _safe_div(tp, actual).mean(-1),
-    "accuracy": lambda tp, actual, predicted: _safe_div(tp.sum(-1), actual.sum(-1)),
-}
-"""The metrics a confusion matrix determines: those `resampled_se` takes."""
+def _rates(
+    tp: torch.Tensor, actual: torch.Tensor, predicted: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-class precision, recall and F1 from per-class counts (over any leading dims)."""
+    return _safe_div(tp, predicted), _safe_div(tp, actual), _safe_div(2 * tp, actual + predicted)
+
+
+def _macro(tp: torch.Tensor, actual: torch.Tensor, predicted: torch.Tensor) -> dict:
+    """The metrics a confusion matrix determines, from its per-class counts."""
+    precision, recall, f1 = _rates(tp, actual, predicted)
+    return {
+        "macro_f1": f1.mean(-1),
+        "accuracy": _safe_div(tp.sum(-1), actual.sum(-1)),
+        "macro_precision": precision.mean(-1),
+        "macro_recall": recall.mean(-1),
+    }
+
+
+RESAMPLED = ("macro_f1", "accuracy", "macro_precision", "macro_recall")
+"""The metrics `resampled_se` takes: those `_macro` computes."""
 
 
 def resampled_se(
@@ -91,11 +100,11 @@ def resampled_se(
         drawn = torch.poisson(counts.expand(min(chunk, draws - start), -1), generator)
         per_class = torch.zeros(len(drawn), classes, dtype=torch.float64)
         values.append(
-            RESAMPLED[metric](
+            _macro(
                 per_class.index_add(1, true[hits], drawn[:, hits]),
                 per_class.index_add(1, true, drawn),
                 per_class.index_add(1, predicted, drawn),
-            )
+            )[metric]
         )
     return torch.cat(values).std().item()
 
@@ -104,13 +113,9 @@ def metrics_from_confusion(
     confusion: torch.Tensor, loss: float = float("nan"), roc_auc: float = float("nan")
 ) -> Metrics:
     cm = confusion.detach().to("cpu", torch.float64)
-    precision, recall, f1 = _rates(cm)
-    total = cm.sum()
+    macro = _macro(*_counts(cm))
     return Metrics(
-        macro_f1=f1.mean().item(),
-        accuracy=(cm.diag().sum() / total).item() if total > 0 else 0.0,
-        macro_precision=precision.mean().item(),
-        macro_recall=recall.mean().item(),
+        **{name: value.item() for name, value in macro.items()},
         loss=loss,
         confusion=confusion.to("cpu", torch.int64).tolist(),
         roc_auc=roc_auc,

@@ -433,31 +433,26 @@ def run_suite(
         if not sides or side in sides or side == "plain optuna"
     }
     results: dict[str, Any] = {"seeds": list(seeds), "problems": {}}
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        for name, problem in PROBLEMS.items():
-            if only and name not in only:
-                continue
-            if problem.make is not None:
-                problem.make(root)
-            budget = problem.budget_s * (5 if long else 1)
-            earlier = _reusable(reuse, name, budget, seeds, skip=search_sides)
-            to_run = {side: f for side, f in plain_sides.items() if side not in earlier}
-            runs: dict[str, list[Run]] = {side: [] for side in [*search_sides, *to_run]}
-            for seed in seeds:
-                for side, keys in search_sides.items():
-                    runs[side].append(run_search(problem, root, seed, budget, keys))
-                    log(f"{name} seed {seed} {side}: {_brief(runs[side][-1], budget)}")
-                load_dataset.cache_clear()
-                for side, loaders in to_run.items():
-                    runs[side].append(run_plain(problem, root, seed, budget, loaders))
-                    log(f"{name} seed {seed} {side}: {_brief(runs[side][-1], budget)}")
-            runs.update(earlier)
-            results["problems"][name] = {
-                "budget_s": budget,
-                "summary": summarise(runs, budget),
-                "runs": {side: [vars(r) for r in rs] for side, rs in runs.items()},
-            }
+    chosen = {name: p for name, p in PROBLEMS.items() if not only or name in only}
+    for name, problem, root in written(chosen):
+        budget = problem.budget_s * (5 if long else 1)
+        earlier = _reusable(reuse, name, budget, seeds, skip=search_sides)
+        to_run = {side: f for side, f in plain_sides.items() if side not in earlier}
+        runs: dict[str, list[Run]] = {side: [] for side in [*search_sides, *to_run]}
+        for seed in seeds:
+            for side, keys in search_sides.items():
+                runs[side].append(run_search(problem, root, seed, budget, keys))
+                log(f"{name} seed {seed} {side}: {_brief(runs[side][-1], budget)}")
+            load_dataset.cache_clear()
+            for side, loaders in to_run.items():
+                runs[side].append(run_plain(problem, root, seed, budget, loaders))
+                log(f"{name} seed {seed} {side}: {_brief(runs[side][-1], budget)}")
+        runs.update(earlier)
+        results["problems"][name] = {
+            "budget_s": budget,
+            "summary": summarise(runs, budget),
+            "runs": {side: [vars(r) for r in rs] for side, rs in runs.items()},
+        }
     return results
 
 

@@ -5,6 +5,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from search.store.anytime import VALUE_SE_ATTR, describe_progress, improvements, value_se
+from search.store.storage import best_trial
 
 T0 = datetime.datetime(2026, 1, 1, 12, 0, 0)
 
@@ -69,12 +70,12 @@ def test_the_best_trials_standard_error_says_how_finely_the_val_split_can_tell(t
     study = _study(tmp_path)
     for value, start, end in [(0.5, 0, 60), (0.7, 120, 250)]:
         study.add_trial(_trial(value, start, end))
-    assert value_se(study) is None  # trials from before it was recorded
+    assert value_se(best_trial(study)) is None  # trials from before it was recorded
     best = _trial(0.8, 60, 120)
     best.set_user_attr(VALUE_SE_ATTR, 0.0312)
     study.add_trial(best)
-    assert value_se(study) == 0.0312
-    line = describe_progress(*improvements(study), se=value_se(study))
+    assert value_se(best_trial(study)) == 0.0312
+    line = describe_progress(*improvements(study), se=value_se(best_trial(study)))
     assert line.startswith("best 0.8000 at 2m00s")
     assert line.endswith(
         "the val split measures it to about ±0.031 (bootstrap standard error): "
