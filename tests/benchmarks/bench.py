@@ -39,7 +39,7 @@ from search.trainer.model import create_model
 from search.trainer.optim import create_optimizer
 from tests.benchmarks.data_bench import bench_over_budget, bench_stream_vs_memory
 from tests.benchmarks.suite import render as render_suite
-from tests.benchmarks.suite import run_suite
+from tests.benchmarks.suite import render_verdicts, run_suite
 
 REPO = Path(__file__).resolve().parents[2]
 warnings.filterwarnings("ignore", message=".*experimental.*")
@@ -518,6 +518,8 @@ def main() -> None:
     if "sample_efficiency" in results:
         print("\nSample efficiency (median of seeds; tests/benchmarks/suite.py):\n")
         print(render_suite(results["sample_efficiency"]))
+        print()
+        print(render_verdicts(results["sample_efficiency"]))
     print(f"\n{results['total_s']} s in all; JSON: {args.output}")
 
 

@@ -39,6 +39,7 @@ from torchvision import transforms
 
 from objectives.classify import ClassifyObjective
 from search.results.final import evaluate_checkpoint
+from search.store.anytime import value_se
 from search.store.checkpoint import BestKeeper
 from search.store.clock import StudyClock
 from search.store.storage import open_storage
@@ -154,6 +155,8 @@ class Run:
     test_f1: float | None = None
     trials: int = 0
     pruned: int = 0
+    value_se: float | None = None
+    """The val split's bootstrap standard error of the best trial's value (`search` sides)."""
 
     def best_at(self, seconds: float) -> float | None:
         values = [v for t, v in self.points if t <= seconds]
@@ -332,11 +335,14 @@ def run_plain(
 def _finished(study: optuna.Study, wall: datetime.datetime, budget: float) -> Run:
     """The trials of a side's study: counts, and each completed within the budget."""
     run = Run(trials=len(study.trials))
+    best: optuna.trial.FrozenTrial | None = None
     for t in study.trials:
         run.pruned += t.state == optuna.trial.TrialState.PRUNED
         seconds = (t.datetime_complete - wall).total_seconds() if t.datetime_complete else None
         if t.state == optuna.trial.TrialState.COMPLETE and seconds <= budget:
             run.points.append((seconds, t.value))
+            best = t if best is None or t.value > best.value else best
+    run.value_se = value_se(best)
     return run
 
 
@@ -351,6 +357,11 @@ def summarise(runs: dict[str, list[Run]], budget: float) -> dict[str, Any]:
             f"best_at_{int(s * 100)}%": [r.best_at(s * budget) for r in side_runs] for s in SHARES
         }
         row["test_f1"] = [r.test_f1 for r in side_runs]
+        row["value_se"] = [r.value_se for r in side_runs]
+        row["first_trial_reaches_plain_best"] = [
+            bool(r.points) and f is not None and min(r.points)[1] >= f - 1e-9
+            for r, f in zip(side_runs, plain_final)
+        ]
         row["trials"] = [r.trials for r in side_runs]
         row["pruned"] = [r.pruned for r in side_runs]
         row["time_to_plain_best_s"] = [
@@ -406,6 +417,85 @@ def render(results: dict[str, Any]) -> str:
                 f"| {_time_to_cell(row['time_to_plain_best_s'], budget)} ({_fmt(ratio, 2)}) "
                 f"| {_fmt(median(row['trials']), 0)} ({_fmt(median(row['pruned']), 0)}) |"
             )
+    return "\n".join(lines)
+
+
+RATIO_BAR = 0.2
+"""The done-when: `search`'s default reaches the plain script's final best in 1/5 of its time."""
+
+
+def verdicts(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The issue's three tests on one problem's medians, each with what decides it.
+
+    By the letter: the median ratio at most RATIO_BAR; the default's median final best at least
+    the plain script's, and at least `pruner: none`'s. Beside each, the margin against the val
+    split's bootstrap standard error (the default's best trial's, median over seeds): a margin
+    inside it is a difference the val split cannot tell from luck.
+    """
+    default = summary.get("search default")
+    if default is None:
+        return {}
+    se = median(default.get("value_se", []))
+    final = median(default["best_at_100%"])
+    out: dict[str, dict[str, Any]] = {
+        "reaches": {
+            "holds": (median(default["time_ratio_vs_plain"]) or float("inf")) <= RATIO_BAR,
+            "ratio": median(default["time_ratio_vs_plain"]),
+            "seeds": default["time_ratio_vs_plain"],
+            "first_trial_reaches": default.get("first_trial_reaches_plain_best", []),
+        }
+    }
+    for test, side in (("ends", "plain optuna"), ("pruner", "search pruner none")):
+        other = median(summary[side]["best_at_100%"]) if side in summary else None
+        if final is None or other is None:
+            continue
+        out[test] = {
+            "holds": final >= other,
+            "values": (final, other),
+            "margin": final - other,
+            "se": se,
+            "inside_se": se is not None and abs(final - other) < se,
+        }
+    return out
+
+
+def _verdict_cell(v: dict[str, Any] | None) -> str:
+    if v is None:
+        return "-"
+    word = "yes" if v["holds"] else "**no**"
+    if "ratio" in v:
+        seeds = ", ".join(_fmt(r, 2) for r in v["seeds"])
+        first = v["first_trial_reaches"]
+        return (
+            f"{word}: {_fmt(v['ratio'], 2)} (seeds {seeds}); its first trial alone reaches it on "
+            f"{sum(first)} of {len(first)} seeds"
+        )
+    a, b = v["values"]
+    noise = (
+        ""
+        if v["se"] is None
+        else f"; {'inside' if v['inside_se'] else 'beyond'} the val SE ±{v['se']:.3f}"
+    )
+    return f"{word}: {a:.4f} vs {b:.4f} ({v['margin']:+.4f}{noise})"
+
+
+def render_verdicts(results: dict[str, Any]) -> str:
+    """The done-when, problem by problem, and how many of its tests hold by the letter."""
+    lines = [
+        f"| problem | default reaches plain's final best in ≤ 1/{1 / RATIO_BAR:.0f} of its time "
+        "| default ends ≥ plain | default pruner ends ≥ `pruner: none` |",
+        "|---|---|---|---|",
+    ]
+    held = total = 0
+    for name, result in results["problems"].items():
+        v = verdicts(result["summary"])
+        cells = [v.get(test) for test in ("reaches", "ends", "pruner")]
+        held += sum(c["holds"] for c in cells if c)
+        total += sum(1 for c in cells if c)
+        lines.append(f"| {name} | " + " | ".join(_verdict_cell(c) for c in cells) + " |")
+    lines.append(
+        f"\n{held} of {total} tests hold by the letter (medians of {len(results['seeds'])} seeds)."
+    )
     return "\n".join(lines)
 
 
@@ -514,6 +604,8 @@ def main() -> None:
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(results, indent=2))
     print(render(results))
+    print()
+    print(render_verdicts(results))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,20 @@
 """The suite's arithmetic: what its table claims must follow from the runs it summarises."""
 
-from tests.benchmarks.suite import Run, _reusable, render, summarise
+import datetime
+
+import optuna
+import pytest
+
+from search.store.anytime import VALUE_SE_ATTR
+from tests.benchmarks.suite import (
+    Run,
+    _finished,
+    _reusable,
+    render,
+    render_verdicts,
+    summarise,
+    verdicts,
+)
 
 
 def test_time_ratio_is_measured_against_the_plain_scripts_final_best():
@@ -60,3 +74,61 @@ def test_the_table_counts_a_seed_that_never_reached_the_plain_best_as_the_whole_
     assert "| never (2.00) |" in rows["once"]
     assert "| 10.0 (0.50) |" in rows["twice"]
     assert "| 30.0 (1.00) |" in rows["plain optuna"]
+
+
+def test_verdicts_apply_the_done_when_to_the_medians_and_weigh_margins_against_the_val_se():
+    plain = [Run(points=[(20.0, 0.80)]), Run(points=[(30.0, 0.70)]), Run(points=[(25.0, 0.75)])]
+    # The first trial beats the plain script's final best on seeds 0 and 2 only.
+    default = [
+        Run(points=[(3.0, 0.81), (9.0, 0.84)], value_se=0.02),
+        Run(points=[(3.0, 0.60), (9.0, 0.72)], value_se=0.03),
+        Run(points=[(3.0, 0.76)], value_se=0.01),
+    ]
+    none = [Run(points=[(4.0, 0.85)]), Run(points=[(5.0, 0.73)]), Run(points=[(5.0, 0.77)])]
+    runs = {"plain optuna": plain, "search default": default, "search pruner none": none}
+    v = verdicts(summarise(runs, budget=60))
+
+    assert v["reaches"]["seeds"] == [3.0 / 20, 9.0 / 30, 3.0 / 25]
+    assert v["reaches"]["ratio"] == 3.0 / 20 and v["reaches"]["holds"]
+    assert v["reaches"]["first_trial_reaches"] == [True, False, True]
+    assert v["ends"]["holds"] and v["ends"]["values"] == (0.76, 0.75)
+    # 0.76 against 0.77: fails by the letter, by less than the median val SE (0.02).
+    assert not v["pruner"]["holds"]
+    assert v["pruner"]["margin"] == pytest.approx(-0.01) and v["pruner"]["se"] == 0.02
+    assert v["pruner"]["inside_se"]
+
+    results = {"seeds": [0, 1, 2], "problems": {"p": {"summary": summarise(runs, budget=60)}}}
+    text = render_verdicts(results)
+    assert (
+        "| p | yes: 0.15 (seeds 0.15, 0.30, 0.12); its first trial alone reaches it on 2 of 3"
+        in text
+    )
+    assert "**no**: 0.7600 vs 0.7700 (-0.0100; inside the val SE ±0.020)" in text
+    assert "2 of 3 tests hold by the letter (medians of 3 seeds)." in text
+
+
+def test_a_ratio_above_the_bar_fails_and_a_missing_side_is_not_judged():
+    plain = [Run(points=[(10.0, 0.5)])]
+    slow = [Run(points=[(2.5, 0.6)])]
+    v = verdicts(summarise({"plain optuna": plain, "search default": slow}, budget=60))
+    assert v["reaches"]["ratio"] == 0.25 and not v["reaches"]["holds"]
+    assert "pruner" not in v
+    assert v["ends"]["se"] is None and not v["ends"]["inside_se"]
+
+
+def test_a_side_records_the_val_se_of_its_best_trial_within_the_budget():
+    study = optuna.create_study(direction="maximize")
+    wall = datetime.datetime.now()
+    for value, se, seconds in ((0.7, 0.03, 5), (0.9, 0.01, 30), (0.95, 0.02, 90)):
+        trial = optuna.trial.create_trial(
+            value=value,
+            user_attrs={VALUE_SE_ATTR: se},
+            params={},
+            distributions={},
+        )
+        trial.datetime_start = wall
+        trial.datetime_complete = wall + datetime.timedelta(seconds=seconds)
+        study.add_trial(trial)
+    run = _finished(study, wall, budget=60)
+    assert run.points == [(5.0, 0.7), (30.0, 0.9)]
+    assert run.value_se == 0.01  # 0.95 finished after the budget
