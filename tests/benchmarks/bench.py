@@ -37,7 +37,7 @@ from search.trainer.data.load import load_dataset
 from search.trainer.loop import Trainer
 from search.trainer.model import create_model
 from search.trainer.optim import create_optimizer
-from tests.benchmarks.data_bench import bench_over_budget, bench_stream_vs_memory
+from tests.benchmarks.data_bench import bench_decode, bench_over_budget, bench_stream_vs_memory
 from tests.benchmarks.suite import render as render_suite
 from tests.benchmarks.suite import render_verdicts, run_suite
 
@@ -431,6 +431,7 @@ BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
     "storage_proxy": bench_storage_proxy,
     "sample_efficiency": bench_sample_efficiency,
     "stream_vs_memory": bench_stream_vs_memory,
+    "decode": bench_decode,
     "over_budget": bench_over_budget,
 }
 
@@ -482,6 +483,14 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"| data pipeline throughput ({s['images']} images, {s['size']} px; img/s) | stream {s['stream_img_per_s']} | memory {s['memory_img_per_s']} | {s['ratio']} | {s['target']} |"
         )
+    if "decode" in r:
+        d = r["decode"]
+        for kind, v in d.items():
+            if kind == "threads":
+                continue
+            lines.append(
+                f"| decoding into memory ({v['images']} {kind}; s) | measured choice: {v['chosen_s']} ({d['threads']} threads always: {v['threads_s']}) | one thread: {v['one_thread_s']} | {v['ratio']} | (speed-up; >= ~0.9 where threads lose) |"
+            )
     if "over_budget" in r:
         o = r["over_budget"]
         lines.append(

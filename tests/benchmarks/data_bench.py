@@ -111,3 +111,63 @@ def bench_over_budget(makers: int = 100, size: int = 224) -> dict[str, Any]:
         "ratio": round(grown["stream"] / grown["memory"], 3),
         "target": "stream chosen; its growth well under the decoded size",
     }
+
+
+def _photos(folder: Path, count: int, side: int) -> list[str]:
+    """JPEGs with a photo's texture (smooth noise, 4:3): slower to decode than flat shapes."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    files = []
+    for i in range(count):
+        coarse = rng.integers(0, 255, (side // 8, side // 8, 3), dtype=np.uint8)
+        image = Image.fromarray(coarse).resize((side, side * 3 // 4), Image.BICUBIC)
+        files.append(str(folder / f"{i}.jpg"))
+        image.save(files[-1], quality=90)
+    return files
+
+
+def bench_decode(makers: int = 130) -> dict[str, Any]:
+    """Decoding a dataset into memory: one thread, torch's threads, and the measured choice.
+
+    The memory cache decodes every image once per process, before the first trial trains; on
+    a large dataset that is the first minute a user waits. Two kinds of data: the suite's flat
+    24 px PNG shapes, and 160 px JPEGs with a photo's texture resized to 224.
+    """
+    import time
+
+    import torch
+
+    from search.trainer.data.augment import eval_transform
+    from search.trainer.data.decode import decode_all
+    from search.trainer.data.pipeline import open_image
+
+    threads = torch.get_num_threads()
+    out: dict[str, Any] = {"threads": threads}
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = _dataset(Path(tmp), makers, 24)
+        kinds = {
+            "24 px PNG shapes": (sorted(map(str, (csv.parent / "images").glob("*.png"))), 24),
+            "160 px JPEG photos": (_photos(Path(tmp) / "photos", 4000, 160), 224),
+        }
+        for kind, (files, size) in kinds.items():
+            transform = eval_transform(size, 1.0, "bilinear")
+
+            def timed(n: int | None, files=files, transform=transform) -> float:
+                start = time.perf_counter()
+                for _ in decode_all(files, lambda f: transform(open_image(f, 3)), threads=n):
+                    pass
+                return time.perf_counter() - start
+
+            timed(1)  # the page cache warm for all three
+            one, pool, chosen = (min(timed(n) for _ in range(2)) for n in (1, threads, None))
+            out[kind] = {
+                "images": len(files),
+                "one_thread_s": round(one, 3),
+                "threads_s": round(pool, 3),
+                "chosen_s": round(chosen, 3),
+                "ratio": round(one / chosen, 3),
+            }
+    return out

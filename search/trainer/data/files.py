@@ -8,6 +8,7 @@ import torch
 
 from search.trainer.data.config import DataConfig
 from search.trainer.data.dataset import Dataset, choose_cache
+from search.trainer.data.decode import decode_all
 from search.trainer.data.errors import DataError
 from search.trainer.data.pipeline import MemorySplit, StreamSplit, open_image, read_header
 from search.trainer.data.sources import list_samples
@@ -27,15 +28,17 @@ def load_files(config: DataConfig, generator: torch.Generator) -> Dataset:
     shape = (len(samples.files) if cache == "memory" else 0, channels, size, size)
     decoded = torch.empty(shape, dtype=torch.uint8)
     kept, skipped = [], []
-    for i, file in enumerate(samples.files):
-        try:
-            if cache == "memory":
-                decoded[len(kept)] = transform(open_image(file, channels))
-            else:
-                read_header(file)
-            kept.append(i)
-        except OSError:
+    if cache == "memory":
+        read = decode_all(samples.files, lambda file: transform(open_image(file, channels)))
+    else:  # streaming decodes in its loader's workers; a header is too cheap to share out
+        read = decode_all(samples.files, read_header, threads=1)
+    for i, (file, image) in enumerate(read):
+        if image is None:
             skipped.append(file)
+            continue
+        if cache == "memory":
+            decoded[len(kept)] = image
+        kept.append(i)
     labels = torch.tensor(samples.labels, dtype=torch.int64)[kept]
     empty = [
         samples.classes[k] for k in range(len(samples.classes)) if k not in set(labels.tolist())
