@@ -437,10 +437,11 @@ def verdicts(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return {}
     se = median(default.get("value_se", []))
     final = median(default["best_at_100%"])
+    ratio = median(default["time_ratio_vs_plain"])
     out: dict[str, dict[str, Any]] = {
         "reaches": {
-            "holds": (median(default["time_ratio_vs_plain"]) or float("inf")) <= RATIO_BAR,
-            "ratio": median(default["time_ratio_vs_plain"]),
+            "holds": ratio is not None and ratio <= RATIO_BAR,
+            "ratio": ratio,
             "seeds": default["time_ratio_vs_plain"],
             "first_trial_reaches": default.get("first_trial_reaches_plain_best", []),
         }

@@ -14,6 +14,8 @@ T = TypeVar("T")
 
 ONE_THREAD_BELOW_S = 0.5e-3
 """Per image on the first chunk: below this, threads cannot save enough to pay for trying."""
+TRIAL_ORDER = (False, True, False, True, False)
+"""Whether each of the first chunks goes to the pool; the first, on one thread, is untimed."""
 CHUNK = 256
 """Files decoded at a time: the unit of the timing trial below and of the progress bar; a
 future per file of a million-image dataset would not fit in memory."""
@@ -34,7 +36,9 @@ class ThreadChoice:
 
     def __init__(self, threads: int, measure: bool = True) -> None:
         self.threads = threads
-        self.trials = [1, threads, 1, threads, 1] if measure and threads > 1 else []
+        self.trials = (
+            [threads if pool else 1 for pool in TRIAL_ORDER] if measure and threads > 1 else []
+        )
         """Thread counts still to try, one chunk each."""
         self.per_image: dict[int, float] = {} if measure else {threads: 0.0}
         """Seconds per image measured for each thread count."""
@@ -47,14 +51,14 @@ class ThreadChoice:
     def record(self, threads: int, seconds: float, images: int) -> None:
         if not self.trials:
             return
-        if len(self.trials) == 5 and seconds / max(images, 1) < ONE_THREAD_BELOW_S:
-            self.trials = []
-            self.per_image = {1: seconds / max(images, 1)}
-            return
-        if len(self.trials) < 5:  # the first, untimed chunk is done
-            per_image = seconds / max(images, 1)
-            self.per_image[threads] = min(self.per_image.get(threads, per_image), per_image)
+        per_image = seconds / max(images, 1)
+        warming = len(self.trials) == len(TRIAL_ORDER)
         self.trials.pop(0)
+        if warming:
+            if per_image < ONE_THREAD_BELOW_S:
+                self.trials, self.per_image = [], {1: per_image}
+            return
+        self.per_image[threads] = min(self.per_image.get(threads, per_image), per_image)
 
 
 def decode_all(
