@@ -485,9 +485,7 @@ def render(results: dict[str, Any]) -> str:
         )
     if "decode" in r:
         d = r["decode"]
-        for kind, v in d.items():
-            if kind == "threads":
-                continue
+        for kind, v in d["kinds"].items():
             lines.append(
                 f"| decoding into memory ({v['images']} {kind}; s) | measured choice: {v['chosen_s']} ({d['threads']} threads always: {v['threads_s']}) | one thread: {v['one_thread_s']} | {v['ratio']} | (speed-up; >= ~0.9 where threads lose) |"
             )

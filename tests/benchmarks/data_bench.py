@@ -145,7 +145,7 @@ def bench_decode(makers: int = 130) -> dict[str, Any]:
     from search.trainer.data.pipeline import open_image
 
     threads = torch.get_num_threads()
-    out: dict[str, Any] = {"threads": threads}
+    out: dict[str, Any] = {"threads": threads, "kinds": {}}
     with tempfile.TemporaryDirectory() as tmp:
         csv = _dataset(Path(tmp), makers, 24)
         kinds = {
@@ -163,7 +163,7 @@ def bench_decode(makers: int = 130) -> dict[str, Any]:
 
             timed(1)  # the page cache warm for all three
             one, pool, chosen = (min(timed(n) for _ in range(2)) for n in (1, threads, None))
-            out[kind] = {
+            out["kinds"][kind] = {
                 "images": len(files),
                 "one_thread_s": round(one, 3),
                 "threads_s": round(pool, 3),
