@@ -38,8 +38,7 @@ from search.trainer.loop import Trainer
 from search.trainer.model import create_model
 from search.trainer.optim import create_optimizer
 from tests.benchmarks.data_bench import bench_decode, bench_over_budget, bench_stream_vs_memory
-from tests.benchmarks.suite import render as render_suite
-from tests.benchmarks.suite import render_verdicts, run_suite
+from tests.benchmarks.suite import print_tables, run_suite
 
 REPO = Path(__file__).resolve().parents[2]
 warnings.filterwarnings("ignore", message=".*experimental.*")
@@ -524,9 +523,7 @@ def main() -> None:
     print(render(results))
     if "sample_efficiency" in results:
         print("\nSample efficiency (median of seeds; tests/benchmarks/suite.py):\n")
-        print(render_suite(results["sample_efficiency"]))
-        print()
-        print(render_verdicts(results["sample_efficiency"]))
+        print_tables(results["sample_efficiency"])
     print(f"\n{results['total_s']} s in all; JSON: {args.output}")
 
 

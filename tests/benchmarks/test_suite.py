@@ -1,6 +1,7 @@
 """The suite's arithmetic: what its table claims must follow from the runs it summarises."""
 
 import datetime
+import json
 
 import optuna
 import pytest
@@ -10,6 +11,7 @@ from tests.benchmarks.suite import (
     Run,
     _finished,
     _reusable,
+    main,
     render,
     render_verdicts,
     summarise,
@@ -86,9 +88,10 @@ def test_verdicts_apply_the_done_when_to_the_medians_and_weigh_margins_against_t
     ]
     none = [Run(points=[(4.0, 0.85)]), Run(points=[(5.0, 0.73)]), Run(points=[(5.0, 0.77)])]
     runs = {"plain optuna": plain, "search default": default, "search pruner none": none}
-    v = verdicts(summarise(runs, budget=60))
+    v = verdicts(summarise(runs, budget=60), budget=60)
 
     assert v["reaches"]["seeds"] == [3.0 / 20, 9.0 / 30, 3.0 / 25]
+    assert v["reaches"]["budget_share"] == 3.0 / 60  # the median of 3, 9 and 3 s
     assert v["reaches"]["ratio"] == 3.0 / 20 and v["reaches"]["holds"]
     assert v["reaches"]["first_trial_reaches"] == [True, False, True]
     assert v["ends"]["holds"] and v["ends"]["values"] == (0.76, 0.75)
@@ -97,23 +100,43 @@ def test_verdicts_apply_the_done_when_to_the_medians_and_weigh_margins_against_t
     assert v["pruner"]["margin"] == pytest.approx(-0.01) and v["pruner"]["se"] == 0.02
     assert v["pruner"]["inside_se"]
 
-    results = {"seeds": [0, 1, 2], "problems": {"p": {"summary": summarise(runs, budget=60)}}}
+    results = {
+        "seeds": [0, 1, 2],
+        "problems": {"p": {"budget_s": 60, "summary": summarise(runs, budget=60)}},
+    }
     text = render_verdicts(results)
     assert (
-        "| p | yes: 0.15 (seeds 0.15, 0.30, 0.12); its first trial alone reaches it on 2 of 3"
-        in text
+        "| p | yes: 0.15 (seeds 0.15, 0.30, 0.12); its first trial alone reaches it on 2 of 3 "
+        "seeds; at 0.05 of the budget |" in text
     )
     assert "**no**: 0.7600 vs 0.7700 (-0.0100; inside the val SE ±0.020)" in text
-    assert "2 of 3 tests hold by the letter (medians of 3 seeds)." in text
+    # By the proposed reading all three hold: 3 s is 0.05 of the budget, and 0.01 below
+    # `pruner: none` is inside the val SE.
+    assert v["reaches"]["holds_proposed"] and v["pruner"]["holds_proposed"]
+    assert (
+        "2 of 3 tests hold by the letter (medians of 3 seeds); 3 of 3 by the reading proposed"
+        in text
+    )
 
 
 def test_a_ratio_above_the_bar_fails_and_a_missing_side_is_not_judged():
     plain = [Run(points=[(10.0, 0.5)])]
     slow = [Run(points=[(2.5, 0.6)])]
-    v = verdicts(summarise({"plain optuna": plain, "search default": slow}, budget=60))
+    v = verdicts(summarise({"plain optuna": plain, "search default": slow}, budget=60), 60)
     assert v["reaches"]["ratio"] == 0.25 and not v["reaches"]["holds"]
+    assert v["reaches"]["budget_share"] == 2.5 / 60 and v["reaches"]["holds_proposed"]
     assert "pruner" not in v
     assert v["ends"]["se"] is None and not v["ends"]["inside_se"]
+
+
+def test_a_default_that_never_reaches_the_plain_best_fails_both_readings():
+    plain = [Run(points=[(10.0, 0.5)])]
+    never = [Run(points=[(2.5, 0.4)], value_se=0.05)]
+    v = verdicts(summarise({"plain optuna": plain, "search default": never}, budget=60), 60)
+    assert v["reaches"]["ratio"] == 6.0 and v["reaches"]["budget_share"] == 1.0
+    assert not v["reaches"]["holds"] and not v["reaches"]["holds_proposed"]
+    # 0.1 below the plain script, twice the val SE: fails by either reading.
+    assert not v["ends"]["holds"] and not v["ends"]["holds_proposed"]
 
 
 def test_a_side_records_the_val_se_of_its_best_trial_within_the_budget():
@@ -132,3 +155,22 @@ def test_a_side_records_the_val_se_of_its_best_trial_within_the_budget():
     run = _finished(study, wall, budget=60)
     assert run.points == [(5.0, 0.7), (30.0, 0.9)]
     assert run.value_se == 0.01  # 0.95 finished after the budget
+
+
+def test_show_prints_the_tables_of_a_saved_make_bench_json_without_running(tmp_path, capsys):
+    plain = [Run(points=[(20.0, 0.80)])]
+    default = [Run(points=[(3.0, 0.81)], value_se=0.02)]
+    summary = summarise({"plain optuna": plain, "search default": default}, budget=60)
+    saved = {
+        "sample_efficiency": {"seeds": [0], "problems": {"p": {"budget_s": 60, "summary": summary}}}
+    }
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(saved))
+
+    main(["--show", str(path), "-o", str(tmp_path / "unwritten.json")])
+
+    out = capsys.readouterr().out
+    assert "| p (60 s) | search default | 0.810 / 0.810 / 0.810 |" in out
+    assert "| p | yes: 0.15 (seeds 0.15)" in out
+    assert "2 of 2 tests hold by the letter (medians of 1 seeds); 2 of 2 by the" in out
+    assert not (tmp_path / "unwritten.json").exists()
