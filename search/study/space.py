@@ -137,8 +137,9 @@ STARTING_RECIPE: dict[str, Any] = {
 """Trial 0's values for the searched keys that `train:` leaves at the trainer's defaults:
 AdamW at lr 5e-3 on batches of 32, cosine annealing, cross-entropy. Chosen among 13 recipes on
 variants of the benchmark suite's problems (other images, other splits), where it was first or
-level first on all three, then checked on the suite's own (README, Speed). The trainer's own
-lr 1e-3 and constant schedule undertrain in a few epochs."""
+level first on all three, then checked on the suite's own (README, Speed; the table is in
+tests/benchmarks/README.md). The trainer's own lr 1e-3 and constant schedule undertrain in a
+few epochs."""
 FINE_TUNING_LR = 3e-4
 """The recipe's lr when training starts from weights (`pretrained` or `weights`): far lower,
 as fine-tuning wants."""
