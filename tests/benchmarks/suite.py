@@ -435,7 +435,8 @@ def verdicts(summary: dict[str, Any], budget: float) -> dict[str, dict[str, Any]
 
     `holds_proposed`, the reading issue 14's notes propose to the team: the default reaches the
     plain script's final best within RATIO_BAR of its own time, the budget (the issue's "its
-    time" can name either side); and ends not lower by more than the val SE.
+    time" can name either side); and ends not lower by more than the val SE (as the letter
+    where no SE was recorded).
     """
     default = summary.get("search default")
     if default is None:
@@ -612,8 +613,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     if args.show:
-        saved = json.loads(args.show.read_text())
-        print_tables(saved.get("sample_efficiency", saved))
+        try:
+            saved = json.loads(args.show.read_text())
+            print_tables(saved.get("sample_efficiency", saved))
+        except (OSError, ValueError, KeyError) as err:
+            parser.error(f"--show {args.show}: not a suite or make bench JSON ({err!r})")
         return
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     results = run_suite(

@@ -174,3 +174,12 @@ def test_show_prints_the_tables_of_a_saved_make_bench_json_without_running(tmp_p
     assert "| p | yes: 0.15 (seeds 0.15)" in out
     assert "2 of 2 tests hold by the letter (medians of 1 seeds); 2 of 2 by the" in out
     assert not (tmp_path / "unwritten.json").exists()
+
+
+def test_show_says_in_one_line_when_the_file_is_not_a_suite_json(tmp_path, capsys):
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps({"machine": {}}))
+    with pytest.raises(SystemExit) as stopped:
+        main(["--show", str(path)])
+    assert stopped.value.code == 2
+    assert f"--show {path}: not a suite or make bench JSON" in capsys.readouterr().err
