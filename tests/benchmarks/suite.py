@@ -391,10 +391,14 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def median_time_to(times: list[float | None], budget: float) -> float | None:
+    """The median over seeds of a time to the plain script's best, censored as the ratio is."""
+    return median(censored(times, budget))
+
+
 def _time_to_cell(times: list[float | None], budget: float) -> str:
-    """The median time to the plain script's best, censored as the ratio is: "never" when most
-    seeds did not get there."""
-    middle = median(censored(times, budget))
+    """The median time to the plain script's best: "never" when most seeds did not get there."""
+    middle = median_time_to(times, budget)
     return "never" if middle is None or middle >= budget else _fmt(middle, 1)
 
 
@@ -444,8 +448,8 @@ def verdicts(summary: dict[str, Any], budget: float) -> dict[str, dict[str, Any]
     se = median(default.get("value_se", []))
     final = median(default["best_at_100%"])
     ratio = median(default["time_ratio_vs_plain"])
-    times = censored(default["time_to_plain_best_s"], budget)
-    share = median(times) / budget if times else None
+    middle = median_time_to(default["time_to_plain_best_s"], budget)
+    share = None if middle is None else middle / budget
     out: dict[str, dict[str, Any]] = {
         "reaches": {
             "holds": ratio is not None and ratio <= RATIO_BAR,
@@ -502,11 +506,11 @@ def render_verdicts(results: dict[str, Any]) -> str:
     held = proposed = total = 0
     for name, result in results["problems"].items():
         v = verdicts(result["summary"], result["budget_s"])
-        cells = [v[test] for test in ("reaches", "ends", "pruner") if test in v]
-        held += sum(c["holds"] for c in cells)
-        proposed += sum(c["holds_proposed"] for c in cells)
-        total += len(cells)
         row = [v.get(test) for test in ("reaches", "ends", "pruner")]
+        judged = [c for c in row if c]
+        held += sum(c["holds"] for c in judged)
+        proposed += sum(c["holds_proposed"] for c in judged)
+        total += len(judged)
         lines.append(f"| {name} | " + " | ".join(_verdict_cell(c) for c in row) + " |")
     lines.append(
         f"\n{held} of {total} tests hold by the letter (medians of {len(results['seeds'])} seeds); "
