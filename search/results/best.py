@@ -29,7 +29,7 @@ def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, 
     if keeper.current() != best.number and mirror is not None:
         keeper.promote(study)  # on another machine: fetch the best from the artifact store
     checkpoint = os.path.abspath(keeper.best_link) if keeper.current() == best.number else None
-    steps, spent = improvements(study)
+    progress = improvements(study)
     se = value_se(best)
     return {
         "study": study.study_name,
@@ -42,6 +42,6 @@ def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, 
         "checkpoint": checkpoint,
         "storage": redact(url),
         "train_config": best.user_attrs.get("train_config"),
-        "progress": describe_progress(steps, spent, se=se),
-        "spent_s": spent,
+        "progress": describe_progress(progress, se=se),
+        "spent_s": progress.spent,
     }

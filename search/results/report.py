@@ -11,7 +11,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from search.results.trials import trials_frame
-from search.store.anytime import Improvement, describe_progress, improvements, value_se
+from search.store.anytime import Progress, describe_progress, improvements, value_se
 from search.store.storage import best_trial, trial_value
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -69,13 +69,13 @@ def write_report(study: optuna.Study, out: Path) -> dict[str, str]:
             plt.close("all")
     if _plot_cost(study, out / "cost.png"):
         written["cost"] = COST_CAPTION
-    steps, spent = improvements(study)
-    if _plot_progress(study, steps, spent, out / "progress.png"):
+    progress = improvements(study)
+    if _plot_progress(study, progress, out / "progress.png"):
         written["progress"] = PROGRESS_CAPTION
     trials_frame(study).to_csv(out / "trials.csv", index=False)
     top = best_trial(study)
-    progress = describe_progress(steps, spent, se=value_se(top))
-    _write_index(study, out, top, written, skipped, progress)
+    line = describe_progress(progress, se=value_se(top))
+    _write_index(study, out, top, written, skipped, line)
     return written
 
 
@@ -118,15 +118,16 @@ def _plot_cost(study: optuna.Study, path: Path) -> bool:
 
 
 PROGRESS_CAPTION = (
-    "The best value against the study's own time (every run and worker): a flat tail says "
-    "more budget is unlikely to help"
+    "The best value against the study's own time (every run and worker): a flat tail over many "
+    "trials says more budget is unlikely to help"
 )
 
 
-def _plot_progress(study: optuna.Study, steps: list[Improvement], spent: float, path: Path) -> bool:
+def _plot_progress(study: optuna.Study, progress: Progress, path: Path) -> bool:
     """The best-so-far step curve over study time, from the runs' recorded spans."""
     import matplotlib.pyplot as plt
 
+    steps, spent = progress.steps, progress.spent
     if not steps:
         return False
     minutes = [s.seconds / 60 for s in steps] + [spent / 60]

@@ -15,7 +15,14 @@ from optuna.trial import FrozenTrial, TrialState
 from search.store.clock import format_duration, stored_spans, union_length
 
 STALLED_SHARE = 0.4
-"""No improvement in this last share of the time spent: more of the same budget rarely helps."""
+"""No improvement in this last share of the time spent, with STALLED_TRIALS complete trials
+since: more of the same budget rarely helps."""
+STALLED_TRIALS = 15
+"""Complete trials since the last gain before a study is called stalled. In the benchmark
+suite's runs at 5x the budget, a study quiet for 40% of its time with fewer than this since its
+last gain went on to gain more than the val split's standard error 13 times in 37 (up to
++0.21); with this many or more, 2 times in 15 (`python -m tests.benchmarks.stalls`; README,
+Speed). TPE's first 10 trials are random draws: a handful says little of what comes next."""
 VALUE_SE_ATTR = "value_se"
 """A trial's user attribute: its value's standard error over resamples of the val split."""
 
@@ -38,20 +45,34 @@ def _spans(study: optuna.Study, trials: list) -> list[tuple[float, float]]:
     return [(min(starts), max(ends))] if starts and ends else []
 
 
-def improvements(study: optuna.Study) -> tuple[list[Improvement], float]:
-    """Each new best (on the study's first objective) with its study time; and the time spent."""
+@dataclass(frozen=True)
+class Progress:
+    steps: list[Improvement]
+    """Each new best (on the study's first objective), in order."""
+    spent: float
+    """The study's time spent, in seconds."""
+    trials_since: int
+    """Complete trials that finished after the last new best."""
+
+
+def improvements(study: optuna.Study) -> Progress:
+    """How the best value evolved over the study's time (see Progress)."""
     every = study.get_trials(deepcopy=False)
     trials = [t for t in every if t.state == TrialState.COMPLETE]
     spans = _spans(study, every)
     spent = union_length(spans)
     maximize = study.directions[0] == StudyDirection.MAXIMIZE
     steps: list[Improvement] = []
+    since = 0
     for t in sorted(trials, key=lambda t: t.datetime_complete):
         value = t.values[0]
         if not steps or (value > steps[-1].value if maximize else value < steps[-1].value):
             at = union_length(spans, until=t.datetime_complete.timestamp())
             steps.append(Improvement(at, value, t.number))
-    return steps, spent
+            since = 0
+        else:
+            since += 1
+    return Progress(steps, spent, since)
 
 
 def value_se(trial: FrozenTrial | None) -> float | None:
@@ -59,17 +80,16 @@ def value_se(trial: FrozenTrial | None) -> float | None:
     return trial.user_attrs.get(VALUE_SE_ATTR) if trial is not None else None
 
 
-def describe_progress(
-    steps: list[Improvement], spent: float, *, se: float | None = None, shown: int = 4
-) -> str | None:
+def describe_progress(progress: Progress, *, se: float | None = None, shown: int = 4) -> str | None:
     """One line, e.g. "best 0.861 at 4m10s of 10m00s (trial 12); 0.61 at 12s -> 0.74 at 1m03s
-    -> 0.861 at 4m10s; no improvement in the last 58%: more time is unlikely to help".
-    Given the best value's standard error `se`, it says how finely the val split can tell.
+    -> 0.861 at 4m10s; no improvement in the last 58% (21 complete trials since): more time is
+    unlikely to help". Given the best value's standard error `se`, it says how finely the val
+    split can tell.
 
     Takes what `improvements(study)` returns, so a caller that also plots it reads once."""
-    if not steps:
+    if not progress.steps:
         return None
-    line = _describe(steps, spent, shown)
+    line = _describe(progress, shown)
     if se is None:
         return line
     return (
@@ -78,18 +98,29 @@ def describe_progress(
     )
 
 
-def _describe(steps: list[Improvement], spent: float, shown: int) -> str:
+def _describe(progress: Progress, shown: int) -> str:
+    steps, spent = progress.steps, progress.spent
     last = steps[-1]
-    path = " -> ".join(f"{s.value:.4g} at {format_duration(s.seconds)}" for s in steps[-shown:])
-    if len(steps) > shown:
-        path = "... -> " + path
     head = (
         f"best {last.value:.4f} at {format_duration(last.seconds)} of "
-        f"{format_duration(spent)} (trial {last.trial}); {path}"
+        f"{format_duration(spent)} (trial {last.trial})"
     )
+    if len(steps) > 1:  # one step would repeat the head
+        path = " -> ".join(f"{s.value:.4g} at {format_duration(s.seconds)}" for s in steps[-shown:])
+        head += f"; {'... -> ' if len(steps) > shown else ''}{path}"
     quiet = (spent - last.seconds) / spent if spent > 0 else 0.0
     if quiet >= STALLED_SHARE:
-        return f"{head}; no improvement in the last {quiet:.0%}: more time is unlikely to help"
+        since = progress.trials_since
+        trials = f"{since} complete trial{'s' if since != 1 else ''} since"
+        if since >= STALLED_TRIALS:
+            return (
+                f"{head}; no improvement in the last {quiet:.0%} ({trials}): "
+                "more time is unlikely to help"
+            )
+        return (
+            f"{head}; no improvement in the last {quiet:.0%}, but only {trials}: "
+            "too few to tell whether more time would help"
+        )
     return (
         f"{head}; still improving: last gain at {1 - quiet:.0%} of the time spent; "
         "more time may help"

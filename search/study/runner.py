@@ -190,7 +190,7 @@ def run_study(
         checkpoint=str(link) if link else None,
         stopped_by=stopped_by,
         spent_s=clock.spent(),
-        progress=describe_progress(*improvements(study), se=value_se(best)),
+        progress=describe_progress(improvements(study), se=value_se(best)),
     )
 
 
