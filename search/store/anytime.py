@@ -6,6 +6,7 @@ second run of a study that first ran 10 minutes finished at 14 minutes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import optuna
@@ -54,25 +55,43 @@ class Progress:
     trials_since: int
     """Complete trials that finished after the last new best."""
 
+    @property
+    def quiet(self) -> float:
+        """The share of the time spent since the last new best."""
+        if not self.steps or self.spent <= 0:
+            return 0.0
+        return (self.spent - self.steps[-1].seconds) / self.spent
 
-def improvements(study: optuna.Study) -> Progress:
-    """How the best value evolved over the study's time (see Progress)."""
-    every = study.get_trials(deepcopy=False)
-    trials = [t for t in every if t.state == TrialState.COMPLETE]
-    spans = _spans(study, every)
-    spent = union_length(spans)
-    maximize = study.directions[0] == StudyDirection.MAXIMIZE
+
+def progress_from(
+    finished: Iterable[tuple[float, float, int]], spent: float, maximize: bool = True
+) -> Progress:
+    """Progress from (study seconds, value, trial number) of complete trials in the order they
+    finished; the benchmarks replay saved runs through it as `improvements` reads a study."""
     steps: list[Improvement] = []
     since = 0
-    for t in sorted(trials, key=lambda t: t.datetime_complete):
-        value = t.values[0]
+    for seconds, value, number in finished:
         if not steps or (value > steps[-1].value if maximize else value < steps[-1].value):
-            at = union_length(spans, until=t.datetime_complete.timestamp())
-            steps.append(Improvement(at, value, t.number))
+            steps.append(Improvement(seconds, value, number))
             since = 0
         else:
             since += 1
     return Progress(steps, spent, since)
+
+
+def improvements(study: optuna.Study) -> Progress:
+    """How the best value evolved over the study's time (see Progress)."""
+    every = study.get_trials(deepcopy=False)
+    trials = sorted(
+        (t for t in every if t.state == TrialState.COMPLETE), key=lambda t: t.datetime_complete
+    )
+    spans = _spans(study, every)
+    finished = (
+        (union_length(spans, until=t.datetime_complete.timestamp()), t.values[0], t.number)
+        for t in trials
+    )
+    maximize = study.directions[0] == StudyDirection.MAXIMIZE
+    return progress_from(finished, union_length(spans), maximize)
 
 
 def value_se(trial: FrozenTrial | None) -> float | None:
@@ -108,7 +127,7 @@ def _describe(progress: Progress, shown: int) -> str:
     if len(steps) > 1:  # one step would repeat the head
         path = " -> ".join(f"{s.value:.4g} at {format_duration(s.seconds)}" for s in steps[-shown:])
         head += f"; {'... -> ' if len(steps) > shown else ''}{path}"
-    quiet = (spent - last.seconds) / spent if spent > 0 else 0.0
+    quiet = progress.quiet
     if quiet >= STALLED_SHARE:
         since = progress.trials_since
         trials = f"{since} complete trial{'s' if since != 1 else ''} since"

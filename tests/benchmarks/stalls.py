@@ -1,11 +1,12 @@
 """Does a quiet study stay quiet? The evidence behind STALLED_TRIALS (search/store/anytime.py).
 
 `python -m tests.benchmarks.stalls tests/benchmarks/suite-long.json ...` reads saved suite runs
-(the long ones: budgets with room after the checkpoints) and, for each side but the plain script's, and each seed,
-looks at the study as `search run`'s last line would at 20%, 40% and 60% of its budget. Where
-it had been quiet (no new best) for STALLED_SHARE of that time, it counts the complete trials
-since its last gain, and asks whether the rest of the budget then gained more than the val
-split's standard error. The answer, split at STALLED_TRIALS, is the table printed.
+(the long ones: budgets with room after the checkpoints) and, for each side but the plain
+script's and each seed, looks at the study as `search run`'s last line would at 20%, 40% and
+60% of its budget, through the same `progress_from`. Where it had been quiet (no new best) for
+STALLED_SHARE of that time, it counts the complete trials since its last gain, and asks whether
+the rest of the budget then gained more than the val split's standard error. The answer, split
+at STALLED_TRIALS, is the table printed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from search.store.anytime import STALLED_SHARE, STALLED_TRIALS
+from search.store.anytime import STALLED_SHARE, STALLED_TRIALS, progress_from
 
 CHECKPOINTS = (0.2, 0.4, 0.6)
 """Shares of the budget at which each run is looked at."""
@@ -52,16 +53,13 @@ def quiet_moments(results: dict) -> list[Quiet]:
                 se = run.get("value_se") or MEASURED_SE[problem]
                 for share in CHECKPOINTS:
                     at = budget * share
-                    before = [(t, v) for t, v in points if t <= at]
-                    if not before:
+                    before = [(t, v, i) for i, (t, v) in enumerate(points) if t <= at]
+                    progress = progress_from(before, spent=at)
+                    if not progress.steps or progress.quiet < STALLED_SHARE:
                         continue
-                    best = max(v for _, v in before)
-                    gained_at = min(t for t, v in before if v == best)
-                    if (at - gained_at) / at < STALLED_SHARE:
-                        continue
-                    since = sum(t > gained_at for t, _ in before)
                     final = max(v for _, v in points)
-                    found.append(Quiet(problem, side, seed, at, since, final - best, se))
+                    gain = final - progress.steps[-1].value
+                    found.append(Quiet(problem, side, seed, at, progress.trials_since, gain, se))
     return found
 
 
