@@ -144,11 +144,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         },
         "baseline_first": True,
     },
-    # With Hyperband TPE models each bracket's trials apart, so Optuna's 10 random start-up
-    # trials become 10 per bracket: 30 of a study's first trials or more, with 8 epochs.
-    "TPE with 4 start-up trials per Hyperband bracket": {
-        "sampler": {"name": "tpe", "options": {"n_startup_trials": 4}}
-    },
+    # Fewer random trials before TPE models; it counts them over every Hyperband bracket.
+    "TPE with 4 start-up trials": {"sampler": {"name": "tpe", "options": {"n_startup_trials": 4}}},
 }
 """Settings the defaults were chosen against (`--candidates`)."""
 

@@ -96,3 +96,53 @@ def test_the_default_pruner_judges_early_yet_lets_some_trials_train_to_the_end()
     assert pruned_at.count(1) > max(pruned_at.count(3), pruned_at.count(None))
     # More than the first trial of each judging bracket, which has no one to lose to.
     assert pruned_at.count(None) > 2
+
+
+class _Wrapped(optuna.pruners.BasePruner):
+    """The same Hyperband, hidden from Optuna's type check that shows samplers one bracket."""
+
+    def __init__(self, hyperband):
+        self.hyperband = hyperband
+
+    def prune(self, study, trial):
+        return self.hyperband.prune(study, trial)
+
+
+def _drawn(pruner, n_trials=40, epochs=8, best_kind="b"):
+    study = optuna.create_study(
+        study_name="brackets",
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=0),
+        pruner=pruner,
+    )
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0.0, 1.0)
+        kind = trial.suggest_categorical("kind", ["a", "b", "c"])
+        value = x * (1.5 if kind == best_kind else 1.0)
+        for epoch in range(1, epochs + 1):
+            trial.report(value * epoch / epochs, epoch)
+            if epoch < epochs and trial.should_prune():
+                raise optuna.TrialPruned()
+        return value
+
+    study.optimize(objective, n_trials=n_trials)
+    return study, [(round(t.params["x"], 9), t.params["kind"]) for t in study.trials]
+
+
+def test_tpe_learns_from_every_brackets_trials_under_the_default_pruner():
+    """Optuna's docs say TPE under Hyperband sees only the new trial's bracket, so its 10
+    random start-up trials would be 10 per bracket. In this Optuna the bracket's view filters
+    `get_trials` only, and TPE reads `_get_trials`: it draws exactly what it draws when no
+    bracket view is made at all (README, Speed). If this fails, Optuna now filters, and the
+    defaults' reasoning about start-up trials needs revisiting."""
+    default, drawn = _drawn(create_pruner(PrunerConfig(), epochs=8))
+    _, unfiltered = _drawn(_Wrapped(create_pruner(PrunerConfig(), epochs=8)))
+    last = default.trials[-1]
+    bracket_view = optuna.pruners._filter_study(default, last)
+    assert len(bracket_view.get_trials(deepcopy=False)) < len(default.trials)
+    assert drawn == unfiltered
+    # Not a random search in both: past its 10 start-up trials TPE follows the values.
+    _, other_values = _drawn(create_pruner(PrunerConfig(), epochs=8), best_kind="c")
+    assert other_values[:10] == drawn[:10]
+    assert other_values[10:] != drawn[10:]
