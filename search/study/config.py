@@ -32,9 +32,9 @@ METRICS = {
 
 DEFAULT_SAMPLER_OPTIONS: dict[str, dict[str, Any]] = {}
 """Options a sampler gets when the study file gives none. TPE keeps Optuna's own: on the
-benchmark suite (README, Speed) multivariate, grouped, 5 start-up trials (with a later first
-rung and trial 0 from `train:`) ended lower on two problems of three; 4 start-up trials (10 in
-all: TPE sees every Hyperband bracket) ended lower on `shapes-hard` at 5x on 2 seeds of 3."""
+benchmark suite (README, Speed) 5 start-up trials and `group` (with a later first rung and
+trial 0 from `train:`) ended lower on two problems of three; at 5x on `shapes-hard` 4 start-up
+trials (of 10 in all: TPE sees every bracket) and `group` each ended lower on 2 seeds of 3."""
 
 DEFAULT_PRUNER_OPTIONS: dict[str, dict[str, Any]] = {
     "hyperband": {"min_resource": 1, "reduction_factor": 3},

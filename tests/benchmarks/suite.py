@@ -146,6 +146,10 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     },
     # Fewer random trials before TPE models; it counts them over every Hyperband bracket.
     "TPE with 4 start-up trials": {"sampler": {"name": "tpe", "options": {"n_startup_trials": 4}}},
+    # Multivariate TPE fits only the parameters every trial has (lr, batch size, optimizer,
+    # loss, schedule); `group` also fits the conditional ones (smoothing, decay, min_lr...)
+    # jointly within the trials that have them, where Optuna otherwise draws them one by one.
+    "TPE grouped": {"sampler": {"name": "tpe", "options": {"multivariate": True, "group": True}}},
 }
 """Settings the defaults were chosen against (`--candidates`)."""
 
