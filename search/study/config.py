@@ -34,7 +34,7 @@ DEFAULT_SAMPLER_OPTIONS: dict[str, dict[str, Any]] = {}
 """Options a sampler gets when the study file gives none. TPE keeps Optuna's own: on the
 benchmark suite (README, Speed) 5 start-up trials and `group` (with a later first rung and
 trial 0 from `train:`) ended lower on two problems of three; at 5x on `shapes-hard` 4 start-up
-trials (of 10 in all: TPE sees every bracket) and `group` each ended lower on 2 seeds of 3."""
+trials (of 10 in all: TPE sees every bracket), `group` and GPSampler ended lower on 2 of 3 seeds."""
 
 DEFAULT_PRUNER_OPTIONS: dict[str, dict[str, Any]] = {
     "hyperband": {"min_resource": 1, "reduction_factor": 3},

@@ -150,6 +150,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # loss, schedule); `group` also fits the conditional ones (smoothing, decay, min_lr...)
     # jointly within the trials that have them, where Optuna otherwise draws them one by one.
     "TPE grouped": {"sampler": {"name": "tpe", "options": {"multivariate": True, "group": True}}},
+    # Optuna's Gaussian-process sampler, for small spaces; it fits complete trials only.
+    "GP sampler": {"sampler": {"name": "gp"}},
 }
 """Settings the defaults were chosen against (`--candidates`)."""
 
