@@ -76,7 +76,7 @@ class SamplerConfig:
 @dataclass(frozen=True)
 class PrunerConfig:
     name: str = "hyperband"
-    """hyperband, successive_halving, median, percentile, top_k or none."""
+    """hyperband, successive_halving, median, percentile, top_k, patient or none."""
     options: dict[str, Any] | None = None
     """Keyword arguments of the Optuna pruner, e.g. min_resource, reduction_factor; unset, the
     defaults in DEFAULT_PRUNER_OPTIONS."""

@@ -13,6 +13,7 @@ from optuna.trial import FrozenTrial, TrialState
 from search.registry import Registry
 from search.study.config import PrunerConfig
 from search.study.samplers import build_from_registry
+from search.yaml_dataclasses import from_mapping
 
 
 class TopKAfterEpochPruner(BasePruner):
@@ -52,6 +53,7 @@ PRUNERS.register("median", optuna.pruners.MedianPruner)
 PRUNERS.register("percentile", optuna.pruners.PercentilePruner)
 PRUNERS.register("none", optuna.pruners.NopPruner)
 PRUNERS.register("top_k", TopKAfterEpochPruner)
+PRUNERS.register("patient", optuna.pruners.PatientPruner)
 SHARE_OF_EPOCHS = ("successive_halving", "hyperband")
 
 
@@ -70,4 +72,17 @@ def create_pruner(
         and epochs is not None
     ):
         options["min_resource"] = max(1, math.ceil(share * epochs))
+    if config.name == "patient":
+        # Optuna's PatientPruner prunes only where the pruner it wraps would and the trial has
+        # not improved for `patience` epochs; the wrapped one is written as a study file's.
+        wrapped = options.pop("wrapped", None)
+        options["wrapped_pruner"] = (
+            None
+            if wrapped is None
+            else create_pruner(
+                from_mapping(PrunerConfig, wrapped, source=source, prefix="pruner.options.wrapped"),
+                epochs=epochs,
+                source=source,
+            )
+        )
     return build_from_registry(PRUNERS, config.name, options, source, "pruner")

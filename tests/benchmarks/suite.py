@@ -152,6 +152,22 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "TPE grouped": {"sampler": {"name": "tpe", "options": {"multivariate": True, "group": True}}},
     # Optuna's Gaussian-process sampler, for small spaces; it fits complete trials only.
     "GP sampler": {"sampler": {"name": "gp"}},
+    # Hyperband that spares a trial still improving: Optuna's PatientPruner around it.
+    "patient Hyperband": {
+        "pruner": {
+            "name": "patient",
+            "options": {"patience": 1, "wrapped": {"name": "hyperband", "options": None}},
+        }
+    },
+    # Keep the top quarter after a 2-epoch warm-up (the median pruner keeps the top half).
+    "top quarter after 2 epochs": {
+        "pruner": {
+            "name": "percentile",
+            "options": {"percentile": 25.0, "n_startup_trials": 5, "n_warmup_steps": 2},
+        }
+    },
+    # Egele et al.'s one-epoch baseline: continue only the 3 best at epoch 1.
+    "top 3 after epoch 1": {"pruner": {"name": "top_k", "options": {"k": 3, "epoch": 1}}},
 }
 """Settings the defaults were chosen against (`--candidates`)."""
 

@@ -32,7 +32,7 @@ def test_top_k_judges_once_and_minimizes_when_asked():
     assert not later.should_prune()
 
 
-REQUIRED_OPTIONS = {"percentile": {"percentile": 25.0}}
+REQUIRED_OPTIONS = {"percentile": {"percentile": 25.0}, "patient": {"patience": 1}}
 
 
 @pytest.mark.parametrize("name", PRUNERS.names())
@@ -46,6 +46,35 @@ def test_bad_top_k_option_is_a_config_error():
 
     with pytest.raises(ConfigError, match="k must be >= 1"):
         create_pruner(PrunerConfig(name="top_k", options={"k": 0}))
+
+
+def test_patient_prunes_only_where_its_wrapped_pruner_would_and_the_trial_stopped_improving():
+    config = PrunerConfig(
+        name="patient",
+        options={
+            "patience": 1,
+            "wrapped": {"name": "top_k", "options": {"k": 1, "epoch": 3}},
+        },
+    )
+    study = optuna.create_study(direction="maximize", pruner=create_pruner(config, epochs=8))
+    study.tell(_trial(study, [0.5, 0.8, 0.9]), 0.9)
+    # Behind at epoch 3, where top_k alone would prune: kept while still improving.
+    assert not _trial(study, [0.1, 0.2, 0.3]).should_prune()
+    assert _trial(study, [0.4, 0.3, 0.2]).should_prune()  # behind and no better than epoch 1
+    assert not _trial(study, [0.95, 0.93, 0.92]).should_prune()  # not improving, but ahead
+
+
+def test_patients_wrapped_pruner_takes_a_share_of_the_epochs_and_rejects_unknown_keys():
+    from search.errors import ConfigError
+
+    wrapped = {"name": "successive_halving", "options": {"min_resource": 0.25}}
+    pruner = create_pruner(
+        PrunerConfig(name="patient", options={"patience": 2, "wrapped": wrapped}), epochs=8
+    )
+    assert pruner._wrapped_pruner._min_resource == 2
+    typo = PrunerConfig(name="patient", options={"patience": 2, "wrapped": {"nme": "median"}})
+    with pytest.raises(ConfigError, match=r"pruner\.options\.wrapped\.nme"):
+        create_pruner(typo, source="studies/x.yaml")
 
 
 def test_min_resource_below_one_is_a_share_of_the_epochs():
