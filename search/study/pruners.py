@@ -58,7 +58,7 @@ SHARE_OF_EPOCHS = ("successive_halving", "hyperband")
 
 
 def create_pruner(
-    config: PrunerConfig, *, epochs: int | None = None, source: str = "pruner"
+    config: PrunerConfig, *, epochs: int | None = None, source: str = "pruner", key: str = "pruner"
 ) -> BasePruner:
     """The study's pruner. A `min_resource` below 1 for successive halving or Hyperband is a
     share of the trial's `epochs` (0.25 of 8 epochs: first judged after 2), so one setting
@@ -80,9 +80,10 @@ def create_pruner(
             None
             if wrapped is None
             else create_pruner(
-                from_mapping(PrunerConfig, wrapped, source=source, prefix="pruner.options.wrapped"),
+                from_mapping(PrunerConfig, wrapped, source=source, prefix=f"{key}.options.wrapped"),
                 epochs=epochs,
                 source=source,
+                key=f"{key}.options.wrapped",
             )
         )
-    return build_from_registry(PRUNERS, config.name, options, source, "pruner")
+    return build_from_registry(PRUNERS, config.name, options, source, key)

@@ -75,6 +75,9 @@ def test_patients_wrapped_pruner_takes_a_share_of_the_epochs_and_rejects_unknown
     typo = PrunerConfig(name="patient", options={"patience": 2, "wrapped": {"nme": "median"}})
     with pytest.raises(ConfigError, match=r"pruner\.options\.wrapped\.nme"):
         create_pruner(typo, source="studies/x.yaml")
+    misspelt = PrunerConfig(name="patient", options={"patience": 2, "wrapped": {"name": "hb"}})
+    with pytest.raises(ConfigError, match=r"pruner\.options\.wrapped\.name: unknown pruner 'hb'"):
+        create_pruner(misspelt, source="studies/x.yaml")
 
 
 def test_min_resource_below_one_is_a_share_of_the_epochs():
