@@ -54,7 +54,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             .fillna(0)
             .astype(int),
             "duration_s": frame["duration"].dt.total_seconds().round(2),
-            "reason": frame["number"].map(reasons).fillna(""),
+            "reason": frame["number"].map(lambda number: reasons.get(number, "")),
         }
     )
     costs = {t.number: t.user_attrs.get("cost", {}) for t in study.get_trials(deepcopy=False)}
