@@ -154,10 +154,7 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "GP sampler": {"sampler": {"name": "gp"}},
     # Hyperband that spares a trial still improving: Optuna's PatientPruner around it.
     "patient Hyperband": {
-        "pruner": {
-            "name": "patient",
-            "options": {"patience": 1, "wrapped": {"name": "hyperband", "options": None}},
-        }
+        "pruner": {"name": "patient", "options": {"patience": 1, "wrapped": {"name": "hyperband"}}}
     },
     # Keep the top quarter after a 2-epoch warm-up (the median pruner keeps the top half).
     "top quarter after 2 epochs": {
