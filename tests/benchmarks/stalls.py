@@ -1,6 +1,6 @@
 """Does a quiet study stay quiet? The evidence behind STALLED_TRIALS (search/store/anytime.py).
 
-`python -m tests.benchmarks.stalls tests/benchmarks/suite-long.json ...` reads saved suite runs
+`python -m tests.benchmarks.stalls docs/benchmarks/results/suite-long.json ...` reads saved suite runs
 (the long ones: budgets with room after the checkpoints) and, for each side but the plain
 script's and each seed, looks at the study as `search run`'s last line would at 20%, 40% and
 60% of its budget, through the same `progress_from`. Where it had been quiet (no new best) for
