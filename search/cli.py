@@ -7,17 +7,12 @@ The commands (search/commands/) import torch, timm and optuna only when they nee
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sys
 from collections.abc import Callable
 
 from search.commands import data, final, results, run
 from search.commands.common import add_storage
-from search.env import DEBUG_ENV
-from search.errors import SearchError
-
-EXIT_USAGE = 2
+from search.exits import EXIT_USAGE, exit_code
 
 Command = Callable[[argparse.Namespace], int]
 AddArguments = Callable[[argparse.ArgumentParser], None]
@@ -75,61 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _raise_interrupt_on_sigterm() -> dict[str, int]:
-    received = {"signal": 0}
-
-    def handler(signum: int, frame: object) -> None:
-        received["signal"] = signum
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
-    return received
-
-
-def _environment_error(err: Exception) -> str | None:
-    """One line for a failure of the world around `search` (a file, the database), else None.
-
-    Only these are told in one line; anything else is a bug and keeps its traceback.
-    """
-    if isinstance(err, OSError):
-        where = f": {err.filename}" if err.filename else ""
-        return f"{err.strerror or err}{where}"
-    if type(err).__module__.split(".")[0] == "sqlalchemy":
-        detail = " ".join(str(getattr(err, "orig", None) or err).split())
-        return f"the storage failed: {type(err).__name__}: {detail[:200]}"
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
     # Heartbeats and stale-trial retries are Optuna's "experimental" API; we use them on purpose.
     warnings.filterwarnings("ignore", message=".*experimental.*")
     args = build_parser().parse_args(argv)
-    if getattr(args, "argv", 0) is None:
-        args.argv = list(argv) if argv is not None else sys.argv[1:]
-    received = _raise_interrupt_on_sigterm()
-    try:
-        return args.func(args)
-    except SearchError as err:
-        sys.stderr.write(f"search: error: {err}\n")
-        return EXIT_USAGE
-    except BrokenPipeError:  # `search trials | head`: the reader left, which is no error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 128 + signal.SIGPIPE
-    except Exception as err:
-        message = _environment_error(err)
-        if message is None or os.environ.get(DEBUG_ENV):
-            raise
-        sys.stderr.write(f"search: error: {message}\n")
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        signum = received["signal"] or signal.SIGINT
-        sys.stderr.write(
-            f"search: interrupted ({signal.Signals(signum).name}); "
-            "finished trials are kept, rerun to continue\n"
-        )
-        return 128 + signum
+    return exit_code(lambda: args.func(args))
 
 
 if __name__ == "__main__":

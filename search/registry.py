@@ -61,3 +61,6 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         return list(self._entries)
+
+    def entries(self) -> list[T]:
+        return list(self._entries.values())

@@ -14,10 +14,9 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-import yaml
-
-from search.errors import ConfigError, SearchError, shown
+from search.errors import ConfigError, shown
 from search.registry import did_you_mean
+from search.yaml_read import read_yaml
 
 T = TypeVar("T")
 
@@ -32,62 +31,12 @@ class FieldError(ValueError):
 
 
 MAX_INT = 2**63
-MAX_NODES = 100_000
-"""The most YAML nodes a file may expand to: its aliases counted as many times as used."""
 
 
 def check_seed(field: str, seed: int | None) -> None:
     """Seeds feed numpy and torch generators, which take 0 <= seed < 2**32."""
     if seed is not None and not 0 <= seed < 2**32:
         raise FieldError(field, f"must be >= 0 and < 2**32, got {shown(seed)}")
-
-
-def read_yaml(path: str) -> Any:
-    """The plain data of a YAML file (no Python tags), or a one-line error naming the file.
-
-    Aliases may not expand a small file into a huge document (a "billion laughs" file).
-    """
-    try:
-        with open(path, encoding="utf-8") as f:
-            loader = yaml.SafeLoader(f)
-            try:
-                node = loader.get_single_node()
-                if node is None:
-                    return None
-                if _expanded_size(node, {}) > MAX_NODES:
-                    raise ConfigError(
-                        path, "", f"expands to more than {MAX_NODES} YAML nodes (aliases?)"
-                    )
-                return loader.construct_document(node)
-            finally:
-                loader.dispose()
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ConfigError(path, "", f"malformed YAML{where}: {problem}") from None
-    except RecursionError:
-        raise ConfigError(path, "", "malformed YAML: nested too deeply") from None
-    except UnicodeDecodeError:
-        raise ConfigError(path, "", "not UTF-8 text; save the file as UTF-8") from None
-    except IsADirectoryError:
-        raise SearchError(f"{path}: is a directory, not a YAML file") from None
-    except OSError as err:
-        raise SearchError(f"{path}: cannot read ({err.strerror})") from None
-
-
-def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
-    """Nodes in the document once every alias is expanded; shared nodes are counted once each."""
-    key = id(node)
-    if key not in memo:
-        memo[key] = 1  # a node met again while counting it (a recursive alias) counts once
-        if isinstance(node, yaml.SequenceNode):
-            memo[key] = 1 + sum(_expanded_size(child, memo) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            memo[key] = 1 + sum(
-                _expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value
-            )
-    return memo[key]
 
 
 def load(cls: type[T], path: str) -> T:
@@ -179,8 +128,17 @@ def coerce(tp: Any, value: Any, source: str, key: str) -> Any:
     raise TypeError(f"unsupported annotation {tp!r} for {key}")
 
 
-_GIVEN = "_given_keys"
-"""The attribute `from_mapping` leaves on what it builds: which keys the file gave."""
+GIVEN_KEYS = "given_keys"
+"""A dataclass field that `from_mapping` fills with the keys the file gave (a default spelled
+out included), where the class declares it with `given_keys_field()`. No file sets it."""
+
+
+def given_keys_field() -> Any:
+    return dataclasses.field(default=None, compare=False, repr=False, metadata={"yaml": False})
+
+
+def _from_file(f: dataclasses.Field) -> bool:
+    return f.init and f.metadata.get("yaml", True)
 
 
 def from_mapping(cls: type[T], data: Any, *, source: str, prefix: str = "") -> T:
@@ -192,7 +150,8 @@ def from_mapping(cls: type[T], data: Any, *, source: str, prefix: str = "") -> T
             source, prefix or "(top level)", f"expected a mapping, got {_describe(data)}"
         )
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    fields = {f.name: f for f in dataclasses.fields(cls) if _from_file(f)}
+    records_given = any(f.name == GIVEN_KEYS for f in dataclasses.fields(cls))
     kwargs: dict[str, Any] = {}
     for raw_key, value in data.items():
         key = str(raw_key)
@@ -213,33 +172,35 @@ def from_mapping(cls: type[T], data: Any, *, source: str, prefix: str = "") -> T
     ]
     if missing:
         raise ConfigError(source, _join(prefix, missing[0]), "is required")
+    given = {GIVEN_KEYS: frozenset(kwargs)} if records_given else {}
     try:
-        obj = cls(**kwargs)
+        return cls(**kwargs, **given)
     except FieldError as err:
         raise ConfigError(source, _join(prefix, err.field), err.message) from None
-    object.__setattr__(obj, _GIVEN, frozenset(kwargs))
-    return obj
 
 
 def given_keys(obj: Any) -> frozenset[str] | None:
     """The keys the file gave for `obj`, a default spelled out included; None when `obj` was
     built in code, not read by `from_mapping`."""
-    return getattr(obj, _GIVEN, None)
+    return getattr(obj, GIVEN_KEYS, None)
 
 
 def replace(obj: T, **changes: Any) -> T:
     """`dataclasses.replace` that keeps `given_keys`, the changed keys added."""
-    new = dataclasses.replace(obj, **changes)
     given = given_keys(obj)
     if given is not None:
-        object.__setattr__(new, _GIVEN, given | frozenset(changes))
-    return new
+        changes[GIVEN_KEYS] = given | frozenset(changes)
+    return dataclasses.replace(obj, **changes)
 
 
 def to_mapping(obj: Any) -> Any:
     """Plain-data form of a dataclass tree, for YAML and JSON."""
     if dataclasses.is_dataclass(obj):
-        return {f.name: to_mapping(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {
+            f.name: to_mapping(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if f.metadata.get("yaml", True)
+        }
     if isinstance(obj, (list, tuple)):
         return [to_mapping(v) for v in obj]
     if isinstance(obj, dict):

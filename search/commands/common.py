@@ -1,11 +1,10 @@
-"""Flags and look-ups that several commands share: the storage, the artifact store, a study."""
+"""Flags that several commands share: the storage, the artifact store, a study, numbers."""
 
 from __future__ import annotations
 
 import argparse
 import os
 from pathlib import Path
-from typing import Any
 
 from search.env import ARTIFACTS_ENV, STORAGE_ENV
 from search.errors import SearchError
@@ -76,54 +75,10 @@ def add_artifacts(p: argparse.ArgumentParser) -> None:
 
 
 def add_study(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--study", required=True, metavar="NAME")
-    add_storage(p)
-
-
-def study_url(study: str, storage: str | None) -> tuple[str, str]:
-    """(name, storage URL) of a study that already ran; the storage must exist."""
-    from search.store.storage import require_existing, resolve_storage_url
-    from search.study.files import check_study_name, study_file_setting
-
-    name = check_study_name(study)
-    url = resolve_storage_url(storage, study_file_setting(name, "storage"))
-    require_existing(url)
-    return name, url
-
-
-def open_study(args: argparse.Namespace) -> tuple[Any, Any, str]:
-    """(study, storage, url) of a study that already ran."""
-    import optuna
-
-    from search.store.storage import load_existing_study, open_storage
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    name, url = study_url(args.study, args.storage)
-    storage = open_storage(url)
-    return load_existing_study(name, storage), storage, url
-
-
-def artifact_mirror(
-    args: argparse.Namespace, storage: Any, file_value: str | None = None, *, reading: bool = False
-) -> Any:
-    """The artifact mirror; None for a reader whose local store does not exist (it holds nothing).
-
-    A command that only reads must not create the store's directory as a side effect.
-    """
-    from search.store.artifacts import (
-        ArtifactMirror,
-        create_artifact_store,
-        resolve_artifacts_location,
+    p.add_argument(
+        "--study",
+        required=True,
+        metavar="NAME|PATH",
+        help="a study's name, or the path of the study file it ran from",
     )
-
-    location = resolve_artifacts_location(args.artifacts, file_value)
-    if reading and not location.startswith("s3://") and not os.path.isdir(location):
-        return None
-    return ArtifactMirror(create_artifact_store(location), storage)
-
-
-def artifacts_location(args: argparse.Namespace, file_value: str | None = None) -> str:
-    """The artifact store's location, checked (not created) before anything is written."""
-    from search.store.artifacts import check_artifacts_location, resolve_artifacts_location
-
-    return check_artifacts_location(resolve_artifacts_location(args.artifacts, file_value))
+    add_storage(p)

@@ -33,7 +33,8 @@ def add_train(p: argparse.ArgumentParser) -> None:
 def train(args: argparse.Namespace) -> int:
     """Train a final model from an exported config, without pruning; resumable.
 
-    Keeps the best-on-validation checkpoint (OUT/best) and the last one (OUT/last), then prints
+    Keeps the best checkpoint by the study's metric on validation (OUT/best) and the last one
+    (OUT/last), then prints
     validation and test metrics per class and writes OUT/confusion_test.png.
 
     examples:
@@ -41,15 +42,14 @@ def train(args: argparse.Namespace) -> int:
       search train --config best.yaml --epochs 30 --out runs/final
       search train --config best.yaml --out runs/final --resume
     """
-    from search.results.final import load_train_config, train_final
+    from search.api import train as train_final
     from search.results.plots import plot_confusion
     from search.store.paths import train_dir
 
-    config = load_train_config(args.config)
-    if args.epochs is not None:
-        config = config.replace(epochs=args.epochs)
     out = Path(args.out) if args.out else train_dir(args.config)
-    result = train_final(config, out, resume=args.resume, progress=not args.quiet)
+    result = train_final(
+        args.config, out=out, epochs=args.epochs, resume=args.resume, progress=not args.quiet
+    )
     _print_metrics(f"validation (best epoch {result.best_epoch})", result.val, result.classes)
     _print_metrics("test", result.test, result.classes)
     png = plot_confusion(
@@ -190,45 +190,32 @@ def predict(args: argparse.Namespace) -> int:
       search predict --checkpoint runs/train/best/best --images new/ -o predictions.csv
       search predict --checkpoint runs/lr-sched/best --csv test.csv --top-k 3 --tta hflip
     """
-    import csv
-    import io
-
-    from tqdm.auto import tqdm
-
+    from search.api import predict as predict_images
     from search.commands.common import output_file
-    from search.errors import SearchError
-    from search.results.predict import (
-        Predictor,
-        list_images,
-        prediction_fields,
-        prediction_rows,
-    )
-    from search.store import atomic
+    from search.results.predict import list_images
 
     target = output_file(args.output)
     if args.images:
         files = list_images(args.images)
     else:
-        from search.trainer.data.sources import read_manifest
+        from search.trainer.data.manifest import read_manifest
 
         _, files = read_manifest(args.csv, {"--path-column": args.path_column})
     if not files:
+        from search.errors import SearchError
+
         raise SearchError(f"no images in {args.images or args.csv}")
-    predictor = Predictor(args.checkpoint)
-    bar = tqdm(total=len(files), unit="image", disable=args.quiet, dynamic_ncols=True)
-    rows = list(
-        prediction_rows(predictor, files, top_k=args.top_k, tta=args.tta, progress=bar.update)
+    table = predict_images(
+        args.checkpoint,
+        files,
+        output=target,
+        top_k=args.top_k,
+        tta=args.tta,
+        progress=not args.quiet,
     )
-    bar.close()
-    text = io.StringIO()
-    fields = prediction_fields(args.top_k, len(predictor.classes))
-    writer = csv.DictWriter(text, fieldnames=fields, restval="")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic.write_text(target, text.getvalue())
-    bad = [r["path"] for r in rows if r["error"]]
+    bad = list(table.loc[table["error"] != "", "path"])
     print(
-        f"wrote {target}: {len(rows) - len(bad)} predictions"
+        f"wrote {target}: {len(table) - len(bad)} predictions"
         + (f", {len(bad)} unreadable: {', '.join(bad[:5])}" if bad else "")
     )
     return 0

@@ -7,16 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from search.commands.common import (
-    add_artifacts,
-    add_storage,
-    add_study,
-    artifact_mirror,
-    bounded_int,
-    open_study,
-    output_file,
-)
-from search.errors import SearchError
+from search.commands.common import add_artifacts, add_storage, add_study, bounded_int, output_file
 
 
 def studies(args: argparse.Namespace) -> int:
@@ -56,15 +47,6 @@ def add_best(p: argparse.ArgumentParser) -> None:
     add_artifacts(p)
 
 
-def _best(args: argparse.Namespace) -> dict:
-    from search.results.best import best_record
-    from search.study.files import study_file_setting
-
-    study, storage, url = open_study(args)
-    file_artifacts = study_file_setting(study.study_name, "artifacts")
-    return best_record(study, url, artifact_mirror(args, storage, file_artifacts, reading=True))
-
-
 def best(args: argparse.Namespace) -> int:
     """Show the best trial of a study: value, params, its checkpoint, and how the best evolved
     over the study's time (so you can tell whether a larger --budget would help). The value's
@@ -75,7 +57,9 @@ def best(args: argparse.Namespace) -> int:
       search best --study lr-sched
       search best --study lr-sched --json
     """
-    record = _best(args)
+    from search.api import best as best_record
+
+    record = best_record(args.study, storage=args.storage, artifacts=args.artifacts)
     if args.json:
         print(json.dumps({k: v for k, v in record.items() if k != "train_config"}, indent=2))
         return 0
@@ -109,31 +93,15 @@ def export(args: argparse.Namespace) -> int:
       search export --study lr-sched -o best.yaml
       search train --config best.yaml
     """
-    from search.results.export import export_text
-    from search.store import atomic
+    from search.api import export as export_config
 
     target = None if args.output == "-" else output_file(args.output)
-    record = _best(args)
-    if record["train_config"] is None:
-        raise SearchError(
-            f"study {record['study']!r} was not created by `search run`: its best trial has no "
-            "training config to export"
-        )
-    text = export_text(record, _preprocess(record))
+    text = export_config(args.study, target, storage=args.storage, artifacts=args.artifacts)
     if target is None:
         sys.stdout.write(text)
     else:
-        atomic.write_text(target, text)
         print(f"wrote {target}")
     return 0
-
-
-def _preprocess(record: dict) -> dict | None:
-    """The best checkpoint's recorded image preparation, when it is here to read."""
-    if record["checkpoint"] is None:
-        return None
-    metrics = Path(record["checkpoint"]) / "metrics.json"
-    return json.loads(metrics.read_text()).get("preprocess") if metrics.is_file() else None
 
 
 def add_trials(p: argparse.ArgumentParser) -> None:
@@ -148,9 +116,10 @@ def trials(args: argparse.Namespace) -> int:
       search trials --study lr-sched
       search trials --study lr-sched --format csv > trials.csv
     """
+    from search.api import open_study
     from search.results.trials import render, trials_frame
 
-    study, _, _ = open_study(args)
+    study = open_study(args.study, args.storage)[0]
     frame = trials_frame(study)
     if frame.empty and args.format == "table":
         print(f"study {study.study_name!r} has no trials yet")
@@ -173,10 +142,11 @@ def report(args: argparse.Namespace) -> int:
       search report --study lr-sched
       search report --study lr-sched -o report/ && xdg-open report/index.html
     """
+    from search.api import open_study
     from search.results.report import write_report
     from search.store.paths import report_dir
 
-    study, _, url = open_study(args)
+    study, _, url, _ = open_study(args.study, args.storage)
     out = Path(args.output) if args.output else report_dir(study.study_name, url)
     written = write_report(study, out)
     print(f"wrote {len(written)} plots, trials.csv and {out / 'index.html'}")
@@ -184,7 +154,9 @@ def report(args: argparse.Namespace) -> int:
 
 
 def add_dashboard(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--study", metavar="NAME", help="print the URL of this study's page")
+    p.add_argument(
+        "--study", metavar="NAME|PATH", help="print the URL of this study's page"
+    )
     p.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
@@ -203,13 +175,12 @@ def dashboard(args: argparse.Namespace) -> int:
     from search.results.dashboard import serve
     from search.store.artifacts import create_artifact_store, resolve_artifacts_location
     from search.store.storage import require_existing, resolve_storage_url
-    from search.study.files import check_study_name, study_file_setting
+    from search.study.files import locate_study, study_file_setting
 
-    if args.study:
-        check_study_name(args.study)
-    file_storage = study_file_setting(args.study, "storage") if args.study else None
-    url = resolve_storage_url(args.storage, file_storage)
+    name, path = locate_study(args.study) if args.study else (None, None)
+    url = resolve_storage_url(args.storage, study_file_setting(path, "storage"))
     require_existing(url)
-    store = create_artifact_store(resolve_artifacts_location(args.artifacts))
-    serve(url, store, host=args.host, port=args.port, study=args.study)
+    location = resolve_artifacts_location(args.artifacts, study_file_setting(path, "artifacts"))
+    store = create_artifact_store(location)
+    serve(url, store, host=args.host, port=args.port, study=name)
     return 0

@@ -9,10 +9,11 @@ import optuna
 from optuna.trial import TrialState
 
 from search.errors import SearchError
+from search.store import attrs
 from search.store.anytime import describe_progress, improvements, value_se
 from search.store.checkpoint import BestKeeper
 from search.store.paths import study_dir
-from search.store.storage import PICK_ATTR, best_trial, trial_value
+from search.store.storage import best_trial, trial_value
 from search.store.urls import redact
 
 
@@ -21,7 +22,7 @@ def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, 
     best = best_trial(study)
     if best is None:
         if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-            rule = study.user_attrs.get(PICK_ATTR) or {}
+            rule = study.user_attrs.get(attrs.PICK) or {}
             shown = ", ".join(f"{k}={v}" for k, v in rule.items())
             raise SearchError(f"study {study.study_name!r}: no trial meets its pick rule ({shown})")
         raise SearchError(f"study {study.study_name!r} has no complete trial yet")
@@ -33,7 +34,7 @@ def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, 
     se = value_se(best)
     return {
         "study": study.study_name,
-        "metric": study.user_attrs.get("metric", "value"),
+        "metric": study.user_attrs.get(attrs.METRIC, "value"),
         "value": trial_value(best),
         "value_se": se,
         "values": best.values,
@@ -41,7 +42,7 @@ def best_record(study: optuna.Study, url: str, mirror: Any = None) -> dict[str, 
         "trial": best.number,
         "checkpoint": checkpoint,
         "storage": redact(url),
-        "train_config": best.user_attrs.get("train_config"),
+        "train_config": best.user_attrs.get(attrs.TRAIN_CONFIG),
         "progress": describe_progress(progress, se=se),
         "spent_s": progress.spent,
     }

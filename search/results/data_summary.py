@@ -13,11 +13,11 @@ from typing import Any
 
 import torch
 
-from search.trainer.data.config import BUILTIN_DATASETS, DataConfig
+from search.trainer.data.config import DataConfig
 from search.trainer.data.load import load_dataset
 from search.trainer.data.pipeline import read_header
 from search.trainer.data.resolve import resolve_data_config
-from search.trainer.data.sources import list_samples
+from search.trainer.data.sources import SOURCES, list_samples
 from search.trainer.data.splits import SPLITS, assign
 from search.trainer.metrics import resampled_se
 
@@ -121,7 +121,7 @@ def val_noise(val_counts: list[int]) -> float | None:
 def summarize(config: DataConfig, model: str) -> dict[str, Any]:
     """Counts per split and class, imbalance, sizes and modes, duplicates, groups, and advice."""
     resolved = resolve_data_config(config, model)
-    facts = _builtin_facts(resolved) if config.name in BUILTIN_DATASETS else _file_facts(resolved)
+    facts = _builtin_facts(resolved) if SOURCES.get(config.source).builtin else _file_facts(resolved)
     classes = facts["classes"]
     counts = {
         split: dict(zip(classes, torch.bincount(labels, minlength=len(classes)).tolist()))
@@ -133,7 +133,7 @@ def summarize(config: DataConfig, model: str) -> dict[str, Any]:
     val_counts = [counts["val"][c] for c in classes]
     noise = val_noise(val_counts)
     summary = {
-        "source": config.csv or config.path or config.name,
+        "source": config.csv or config.path or config.source,
         "classes": list(classes),
         "counts": counts,
         "imbalance": round(imbalance, 2),

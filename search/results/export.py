@@ -9,6 +9,8 @@ under one `search:` key, which no `train.py` argument can collide with. The head
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -48,9 +50,12 @@ SCHED_NAMES = {"none": "constant"}
 
 
 def export_mapping(
-    train_config: dict[str, Any], preprocess: dict[str, Any] | None = None
+    train_config: dict[str, Any],
+    preprocess: dict[str, Any] | None = None,
+    metric: str | None = None,
 ) -> dict[str, Any]:
-    """timm's keys at the top, what only `search` reads under `search:`."""
+    """timm's keys at the top, what only `search` reads under `search:` (with the study's
+    metric, which `search train` keeps its best checkpoint by)."""
     config = dict(train_config)
     if config["loss"] != "label_smoothing":
         config["smoothing"] = 0.0  # timm applies `smoothing` to every cross-entropy
@@ -77,7 +82,15 @@ def export_mapping(
     for key, default in (("weights", None), ("compile", False)):
         if config.get(key) == default:
             config.pop(key)
+    if metric is not None:
+        config = {"metric": metric, **config}
     return {**timm, SEARCH_KEY: config}
+
+
+def exported_metric(exported: dict[str, Any]) -> str | None:
+    """The study metric an exported file names, or None (a plain TrainConfig file)."""
+    section = exported.get(SEARCH_KEY)
+    return section.get("metric") if isinstance(section, dict) else None
 
 
 def import_mapping(exported: dict[str, Any]) -> dict[str, Any]:
@@ -89,7 +102,8 @@ def import_mapping(exported: dict[str, Any]) -> dict[str, Any]:
     config["sched"] = timm_to_ours.get(config.get("sched"), config.get("sched"))
     if config["sched"] is None:
         config.pop("sched")
-    return {**config, **(exported[SEARCH_KEY] or {})}
+    search = {k: v for k, v in (exported[SEARCH_KEY] or {}).items() if k != "metric"}
+    return {**config, **search}
 
 
 def _caveats(config: dict[str, Any]) -> list[str]:
@@ -111,12 +125,12 @@ def _data_source(data: dict[str, Any]) -> str:
         return f"a CSV, {data['csv']}, which train.py cannot read: give it an ImageFolder"
     if data.get("path"):
         return data["path"]
-    return f"the built-in {data.get('name', 'mnist')}, which train.py does not have"
+    return f"the built-in {data.get('name') or 'mnist'}, which train.py does not have"
 
 
 def export_text(record: dict[str, Any], preprocess: dict[str, Any] | None = None) -> str:
     """The exported file: a header saying where it came from and how to use it, then the config."""
-    config = export_mapping(record["train_config"], preprocess)
+    config = export_mapping(record["train_config"], preprocess, record["metric"])
     classes = len(preprocess["classes"]) if preprocess else "N"
     header = [
         f"# Exported by `search export` from study {record['study']!r}, trial {record['trial']}: "
@@ -127,3 +141,11 @@ def export_text(record: dict[str, Any], preprocess: dict[str, Any] | None = None
         *(f"#   - {note}" for note in _caveats(config)),
     ]
     return "\n".join(header) + "\n" + yaml.safe_dump(config, sort_keys=False)
+
+
+def recorded_preprocessing(checkpoint: str | None) -> dict[str, Any] | None:
+    """A checkpoint's recorded image preparation, when it is here to read."""
+    if checkpoint is None:
+        return None
+    metrics = Path(checkpoint) / "metrics.json"
+    return json.loads(metrics.read_text()).get("preprocess") if metrics.is_file() else None

@@ -7,22 +7,27 @@ import json
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from search.errors import ConfigError, SearchError
-from search.results.export import import_mapping
+from search.registry import UnknownNameError
+from search.results.export import exported_metric, import_mapping
 from search.store import atomic
 from search.store.checkpoint import CONFIG, METRICS, WEIGHTS, write_checkpoint_dir
 from search.trainer.checks import check_train_config
 from search.trainer.config import TrainConfig
+from search.trainer.fit import FitRecord
 from search.trainer.loop import Trainer
+from search.trainer.metric_registry import METRICS as STUDY_METRICS
 from search.trainer.metrics import Metrics
 from search.trainer.model import load_state_dict, load_weights_into
-from search.yaml_dataclasses import from_mapping, read_yaml, to_mapping
+from search.yaml_dataclasses import from_mapping, to_mapping
+from search.yaml_read import read_yaml
 
 LAST_STATE = "state.pt"
+DEFAULT_METRIC = "val_macro_f1"
+"""What `search train` keeps its best checkpoint by when the config names no study metric."""
 
 
 @dataclass(frozen=True)
@@ -35,19 +40,35 @@ class FinalResult:
 
 def load_train_config(path: str) -> TrainConfig:
     """An exported config (or a plain TrainConfig file), checked as a study's `train` is."""
+    return load_final_config(path)[0]
+
+
+def load_final_config(path: str) -> tuple[TrainConfig, str]:
+    """An exported config and the study metric it names (macro-F1 for a plain TrainConfig)."""
     data = read_yaml(path)
     if not data or not isinstance(data, dict):
         what = "is empty; expected" if not data else "expected"
         raise ConfigError(path, "", f"{what} a mapping of training keys (from `search export`)")
+    metric = exported_metric(data) or DEFAULT_METRIC
+    try:
+        STUDY_METRICS.get(metric)
+    except UnknownNameError as err:
+        raise ConfigError(path, "search.metric", str(err)) from None
     config = from_mapping(TrainConfig, import_mapping(data), source=path)
     check_train_config(config, path)
-    return config
+    return config, metric
 
 
 def train_final(
-    config: TrainConfig, out: Path, *, resume: bool = False, progress: bool = True
+    config: TrainConfig,
+    out: Path,
+    *,
+    metric: str = DEFAULT_METRIC,
+    resume: bool = False,
+    progress: bool = True,
 ) -> FinalResult:
-    """Train all epochs without pruning; keep the best-on-validation and the last checkpoint."""
+    """Train all epochs without pruning; keep the best checkpoint by the study's `metric` on
+    validation, and the last one."""
     from tqdm.auto import tqdm
 
     if (out / "trials").exists() or (out / ".lock").exists() or (out / "best").is_symlink():
@@ -56,10 +77,9 @@ def train_final(
             "train into another directory"
         )
     trainer = Trainer(config)
-    history: list[dict[str, Any]] = []
-    best_value, best_epoch = float("-inf"), 0
     last = out / "last" / LAST_STATE
     history_file = out / "history.json"
+    fit = FitRecord(trainer, metric)
     if resume and last.is_file():
         try:
             trainer.load_training_state(torch.load(last, map_location="cpu", weights_only=True))
@@ -72,9 +92,18 @@ def train_final(
         history = (
             json.loads(history_file.read_text())[: trainer.epoch] if history_file.is_file() else []
         )
-        if (out / "best" / METRICS).is_file():
-            saved = json.loads((out / "best" / METRICS).read_text())
-            best_value, best_epoch = saved["value"], saved["epoch"]
+        saved = (
+            json.loads((out / "best" / METRICS).read_text())
+            if (out / "best" / METRICS).is_file()
+            else {}
+        )
+        fit = FitRecord(
+            trainer,
+            metric,
+            history=history,
+            best_value=saved.get("value"),
+            best_epoch=saved.get("epoch", 0),
+        )
     elif resume:
         raise SearchError(f"--resume: no checkpoint to resume in {out / 'last'}")
     bar = tqdm(
@@ -85,32 +114,23 @@ def train_final(
         dynamic_ncols=True,
     )
     last.parent.mkdir(parents=True, exist_ok=True)
-    for result in trainer.fit():
-        history.append(result.record())
-        if result.val.macro_f1 > best_value:
-            best_value, best_epoch = result.val.macro_f1, result.epoch
-            metrics = {
-                "value": best_value,
-                "metric": "val_macro_f1",
-                "epoch": best_epoch,
-                "classes": list(trainer.dataset.classes),
-                "preprocess": trainer.dataset.preprocessing(),
-                "history": history,
-            }
-            write_checkpoint_dir(out / "best", trainer.weights(), to_mapping(config), metrics)
+    for result in fit.epochs():
+        if fit.improved:
+            write_checkpoint_dir(out / "best", fit.best_weights, to_mapping(config), fit.metrics())
         buffer = io.BytesIO()
         torch.save(trainer.training_state(), buffer)
         atomic.write_bytes(last, buffer.getvalue())
-        atomic.write_text(history_file, json.dumps(history, indent=2))
+        atomic.write_text(history_file, json.dumps(fit.history, indent=2))
         bar.update(1)
-        bar.set_postfix(val_f1=f"{result.val.macro_f1:.4f}", best=f"{best_value:.4f}")
+        value = fit.history[-1][metric]
+        bar.set_postfix({metric: f"{value:.4f}", "best": f"{fit.best_value:.4f}"})
     bar.close()
-    if best_epoch == 0:
+    if fit.best_epoch == 0:
         raise SearchError(f"{out}: nothing trained (epochs already done: {trainer.epoch})")
     best_weights = str(out / "best" / WEIGHTS)
     load_weights_into(trainer.model, load_state_dict(best_weights), best_weights)
     return FinalResult(
-        best_epoch, trainer.evaluate("val"), trainer.evaluate("test"), trainer.dataset.classes
+        fit.best_epoch, trainer.evaluate("val"), trainer.evaluate("test"), trainer.dataset.classes
     )
 
 

@@ -20,7 +20,7 @@ from search.store.checkpoint import CONFIG, METRICS, WEIGHTS
 from search.trainer.config import TrainConfig
 from search.trainer.data.augment import eval_transform
 from search.trainer.data.pipeline import Normalize, open_image
-from search.trainer.data.sources import IMAGE_EXTENSIONS
+from search.trainer.data.samples import IMAGE_EXTENSIONS
 from search.trainer.metrics import ConfusionCounter, Metrics
 from search.trainer.model import create_model, load_state_dict, load_weights_into
 from search.yaml_dataclasses import load

@@ -11,6 +11,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from search.results.trials import trials_frame
+from search.store import attrs
 from search.store.anytime import Progress, describe_progress, improvements, value_se
 from search.store.storage import best_trial, trial_value
 
@@ -50,7 +51,7 @@ def write_report(study: optuna.Study, out: Path) -> dict[str, str]:
     kwargs: dict = {}
     if len(study.directions) > 1:  # a cost study: its Pareto front, and the metric alone
         plots["pareto"] = ("plot_pareto_front", PARETO_CAPTION)
-        kwargs = {"target": trial_value, "target_name": study.user_attrs.get("metric", "value")}
+        kwargs = {"target": trial_value, "target_name": study.user_attrs.get(attrs.METRIC, "value")}
     for name, (function, caption) in plots.items():
         plot: Callable = getattr(ovm, function)
         try:
@@ -96,8 +97,8 @@ def _plot_cost(study: optuna.Study, path: Path) -> bool:
 
     points: dict[str, list[tuple[float, float]]] = {}
     for t in study.get_trials(deepcopy=False):
-        cost = t.user_attrs.get("cost")
-        history = t.user_attrs.get("history")
+        cost = t.user_attrs.get(attrs.COST)
+        history = t.user_attrs.get(attrs.HISTORY)
         if not cost or not history or t.state not in FINISHED:
             continue
         value = trial_value(t) if t.values else t.intermediate_values[t.last_step]
@@ -108,7 +109,7 @@ def _plot_cost(study: optuna.Study, path: Path) -> bool:
     for model, xy in sorted(points.items()):
         ax.scatter(*zip(*xy), label=model, s=40, alpha=0.8)
     ax.set_xlabel("training seconds (pruned trials stop early)")
-    ax.set_ylabel(study.user_attrs.get("metric", "value"))
+    ax.set_ylabel(study.user_attrs.get(attrs.METRIC, "value"))
     ax.set_title("value against cost, by model")
     ax.legend()
     fig.tight_layout()
@@ -140,7 +141,7 @@ def _plot_progress(study: optuna.Study, progress: Progress, path: Path) -> bool:
             f"#{s.trial}", (s.seconds / 60, s.value), textcoords="offset points", xytext=(3, 4)
         )
     ax.set_xlabel("study time (minutes; all runs and workers)")
-    ax.set_ylabel(f"best {study.user_attrs.get('metric', 'value')} so far")
+    ax.set_ylabel(f"best {study.user_attrs.get(attrs.METRIC, 'value')} so far")
     ax.set_title("how the best value evolved")
     fig.tight_layout()
     fig.savefig(path, dpi=90)

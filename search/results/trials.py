@@ -5,6 +5,7 @@ from __future__ import annotations
 import optuna
 import pandas as pd
 
+from search.store import attrs
 from search.store.storage import trial_value
 
 BASE_COLUMNS = ["number", "state", "value", "epochs", "duration_s", "reason"]
@@ -26,9 +27,9 @@ def _reasons(study: optuna.Study) -> dict[int, str]:
     reasons: dict[int, str] = {}
     for t in trials:
         if t.state == optuna.trial.TrialState.PRUNED:
-            reasons[t.number] = t.user_attrs.get("pruned_reason", "pruned")
+            reasons[t.number] = t.user_attrs.get(attrs.PRUNED_REASON, "pruned")
         elif t.state == optuna.trial.TrialState.FAIL:
-            reason = t.user_attrs.get("fail_reason")
+            reason = t.user_attrs.get(attrs.FAIL_REASON)
             if reason is None:
                 reason = "worker died (heartbeat stopped)"
             original = t.system_attrs.get("failed_trial", t.number)
@@ -50,14 +51,14 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "number": frame["number"],
             "state": frame["state"],
             "value": frame["number"].map(values),
-            "epochs": frame.get("user_attrs_epochs_run", pd.Series(0, index=frame.index))
+            "epochs": frame.get(f"user_attrs_{attrs.EPOCHS_RUN}", pd.Series(0, index=frame.index))
             .fillna(0)
             .astype(int),
             "duration_s": frame["duration"].dt.total_seconds().round(2),
             "reason": frame["number"].map(lambda number: reasons.get(number, "")),
         }
     )
-    costs = {t.number: t.user_attrs.get("cost", {}) for t in study.get_trials(deepcopy=False)}
+    costs = {t.number: t.user_attrs.get(attrs.COST, {}) for t in study.get_trials(deepcopy=False)}
     for key, column in COST_COLUMNS.items():
         if column == "model" and "params_model" in frame:
             continue  # a searched model is already a parameter column

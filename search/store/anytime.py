@@ -13,19 +13,16 @@ import optuna
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from search.store import attrs
 from search.store.clock import format_duration, stored_spans, union_length
 
 STALLED_SHARE = 0.4
 """No improvement in this last share of the time spent, with STALLED_TRIALS complete trials
 since: more of the same budget rarely helps."""
 STALLED_TRIALS = 15
-"""Complete trials since the last gain before a study is called stalled. In the benchmark
-suite's runs at 5x the budget, a study quiet for 40% of its time with fewer than this since its
-last gain went on to gain more than the val split's standard error 13 times in 37 (up to
-+0.21); with this many or more, 2 times in 15 (`python -m tests.benchmarks.stalls`; README,
-Speed). TPE's first 10 trials are random draws: a handful says little of what comes next."""
-VALUE_SE_ATTR = "value_se"
-"""A trial's user attribute: its value's standard error over resamples of the val split."""
+"""Complete trials since the last gain before a study is called stalled: with fewer, a quiet
+study often went on to gain more than the val SE in the suite's long runs
+(`python -m tests.benchmarks.stalls`; docs/benchmarks.md)."""
 
 
 @dataclass(frozen=True)
@@ -95,8 +92,8 @@ def improvements(study: optuna.Study) -> Progress:
 
 
 def value_se(trial: FrozenTrial | None) -> float | None:
-    """A trial's standard error from its val split (see VALUE_SE_ATTR), if recorded."""
-    return trial.user_attrs.get(VALUE_SE_ATTR) if trial is not None else None
+    """A trial's standard error from its val split (see attrs.VALUE_SE), if recorded."""
+    return trial.user_attrs.get(attrs.VALUE_SE) if trial is not None else None
 
 
 def describe_progress(progress: Progress, *, se: float | None = None, shown: int = 4) -> str | None:

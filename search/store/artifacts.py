@@ -114,3 +114,13 @@ class ArtifactMirror:
         except (ArtifactNotFound, OSError):
             return False
         return True
+
+
+def open_mirror(
+    location: str, storage: optuna.storages.BaseStorage, *, reading: bool = False
+) -> ArtifactMirror | None:
+    """The artifact mirror at `location`; None for a reader whose local store does not exist
+    (it holds nothing), since a command that only reads must not create the store's directory."""
+    if reading and not location.startswith("s3://") and not os.path.isdir(location):
+        return None
+    return ArtifactMirror(create_artifact_store(location), storage)

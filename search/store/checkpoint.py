@@ -77,6 +77,17 @@ class BestKeeper:
     def trial_dir(self, number: int) -> Path:
         return self.trials_dir / str(number)
 
+    def could_be_best(self, study: Any, value: float) -> bool:
+        """Whether a trial at `value` could become the study's best, so its weights are worth
+        copying. In a cost study the pick depends on the front: always."""
+        if len(study.directions) > 1:
+            return True
+        best = best_trial(study)
+        if best is None:
+            return True
+        maximize = study.direction.name == "MAXIMIZE"
+        return value >= best.value if maximize else value <= best.value
+
     def stage(
         self, trial: Any, weights: dict[str, Any], config: dict[str, Any], metrics: dict[str, Any]
     ) -> Path:

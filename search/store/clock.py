@@ -15,10 +15,12 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from search.store import attrs
+
 if TYPE_CHECKING:  # the command line imports this module before it needs Optuna
     import optuna
 
-SPAN_PREFIX = "run_time:"
+SPAN_PREFIX = attrs.RUN_TIME_PREFIX
 TICK_S = 5.0
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
@@ -79,20 +81,28 @@ class StudyClock:
     """
 
     def __init__(
-        self, study: optuna.Study, budget_s: float | None = None, tick_s: float = TICK_S
+        self,
+        study: optuna.Study,
+        budget_s: float | None = None,
+        tick_s: float = TICK_S,
+        *,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.study = study
         self.budget_s = budget_s
         self.tick_s = tick_s
+        self.now = now
+        """Wall-clock seconds (Unix time: spans from other machines must compare); tests
+        inject their own."""
         self.key = SPAN_PREFIX + uuid.uuid4().hex[:12]
-        self.start = time.time()
+        self.start = now()
         self.on_tick: Callable[[], None] | None = None
         self._others: list[tuple[float, float]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> StudyClock:
-        self.start = time.time()
+        self.start = self.now()
         self.touch()
         self._thread = threading.Thread(target=self._tick, name="search-clock", daemon=True)
         self._thread.start()
@@ -106,7 +116,7 @@ class StudyClock:
 
     def touch(self) -> None:
         """Write this run's span as of now (at each tick, and when a trial ends)."""
-        self.study.set_user_attr(self.key, [self.start, time.time()])
+        self.study.set_user_attr(self.key, [self.start, self.now()])
         self._others = self._other_spans()
 
     def _other_spans(self) -> list[tuple[float, float]]:
@@ -127,7 +137,7 @@ class StudyClock:
 
     def spent(self) -> float:
         """The study's wall-clock so far: this run's span joined with every other run's."""
-        return union_length([*self._others, (self.start, time.time())])
+        return union_length([*self._others, (self.start, self.now())])
 
     def left(self) -> float | None:
         return None if self.budget_s is None else max(0.0, self.budget_s - self.spent())

@@ -12,6 +12,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search.env import STORAGE_ENV
 from search.errors import SearchError
+from search.store import attrs
 from search.store.paths import check_creatable_dir, default_storage_url
 from search.store.urls import redact, redact_text
 from search.yaml_dataclasses import FieldError
@@ -128,10 +129,6 @@ def load_existing_study(name: str, storage: str | optuna.storages.BaseStorage) -
         raise SearchError(f"no study named {name!r} in {redact(storage_url(storage))}") from None
 
 
-PICK_ATTR = "search_pick"
-"""The study user attribute holding its study file's `pick` rule (for cost studies)."""
-
-
 def best_trial(study: optuna.Study) -> FrozenTrial | None:
     """The study's chosen trial, or None before any trial completed (Optuna raises then).
 
@@ -143,7 +140,7 @@ def best_trial(study: optuna.Study) -> FrozenTrial | None:
         return None
     if len(study.directions) == 1:
         return study.best_trial
-    budget = (study.user_attrs.get(PICK_ATTR) or {}).get("max_train_seconds")
+    budget = (study.user_attrs.get(attrs.PICK) or {}).get("max_train_seconds")
     front = [t for t in study.best_trials if budget is None or t.values[1] <= budget]
     if not front:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import optuna
 from optuna.pruners import BasePruner
@@ -13,26 +14,60 @@ from search.study.config import StudyConfig
 from search.study.pruners import create_pruner
 from search.study.samplers import create_sampler
 from search.study.space import suggest
-from search.trainer.checks import check_train_config
+from search.trainer.checks import check_names, check_train_config
 from search.trainer.data.dataset import Dataset
+from search.trainer.data.load import Datasets
 from search.trainer.model import check_model_name
+from search.yaml_dataclasses import FieldError
 
 
-def check_study(config: StudyConfig, source: str, *, seed: int | None = None) -> Dataset:
-    """Build the sampler and pruner and try them, look the model up in timm, decode the images.
+@dataclass(frozen=True)
+class CheckedStudy:
+    """What the checks built, so that nothing is built twice: the sampler and pruner the
+    study runs with, and the datasets its trials read (the `train:` model's already loaded)."""
 
-    Each failure is a ConfigError naming `source` and the key. Returns the dataset, loaded.
+    sampler: BaseSampler
+    pruner: BasePruner
+    datasets: Datasets
+    dataset: Dataset
+
+
+def check_study(config: StudyConfig, source: str, *, seed: int | None = None) -> CheckedStudy:
+    """Build the sampler and pruner and try them, check every name the space can choose, look
+    the models up in timm, decode the images.
+
+    Each failure is a ConfigError naming `source` and the key.
     """
     sampler = create_sampler(config.sampler, seed=seed, source=source)
     pruner = create_pruner(config.pruner, epochs=config.train.epochs, source=source)
     _try_one_trial(config, sampler, pruner, source)
-    searched_models = config.space.get("model")
-    for i, model in enumerate(searched_models.choices if searched_models else []):
-        try:
-            check_model_name(model)
-        except ValueError as err:
-            raise ConfigError(source, f"space.model.choices[{i}]", str(err)) from None
-    return check_train_config(config.train, source, "train")
+    _check_space_names(config, source)
+    datasets = Datasets()
+    dataset = check_train_config(config.train, source, "train", datasets=datasets)
+    return CheckedStudy(sampler, pruner, datasets, dataset)
+
+
+def _check_space_names(config: StudyConfig, source: str) -> None:
+    """Each end of each searched range, and each choice, as `check_names` sees it."""
+    for name, spec in config.space.items():
+        for i, value in enumerate(spec.bounds()):
+            where = (
+                f"space.{name}.choices[{i}]"
+                if spec.type == "categorical"
+                else f"space.{name}.{('low', 'high')[i]}"
+            )
+            if name == "model":
+                try:
+                    check_model_name(value)
+                except ValueError as err:
+                    raise ConfigError(source, where, str(err)) from None
+                continue
+            try:
+                check_names(config.train.replace(**{name: value}))
+            except FieldError as err:
+                # A rule between keys (a loss that cannot take Mixup) names the key it is on.
+                key = where if err.field == name else f"train.{err.field}"
+                raise ConfigError(source, key, err.message) from None
 
 
 def _try_one_trial(

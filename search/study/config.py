@@ -11,49 +11,30 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from search.errors import ConfigError, shown
-from search.registry import did_you_mean
+from search.registry import UnknownNameError, did_you_mean
 from search.store.clock import parse_duration
 from search.store.storage import HeartbeatConfig
 from search.study.space import ParamSpec
 from search.trainer.config import SEARCHABLE, TrainConfig
-from search.yaml_dataclasses import FieldError, check_seed, from_mapping, read_yaml, to_mapping
+from search.trainer.metric_registry import METRICS
+from search.yaml_dataclasses import FieldError, check_seed, from_mapping, to_mapping
+from search.yaml_read import read_yaml
 
 DEFAULT_N_TRIALS = 20
-METRICS = {
-    "val_macro_f1": "maximize",
-    "val_accuracy": "maximize",
-    "val_macro_precision": "maximize",
-    "val_macro_recall": "maximize",
-    "val_roc_auc": "maximize",
-    "val_loss": "minimize",
-}
-"""A study's metric: a key of `EpochResult.record()`, and whether to maximize it."""
 
 
 DEFAULT_SAMPLER_OPTIONS: dict[str, dict[str, Any]] = {}
-"""Options a sampler gets when the study file gives none. TPE keeps Optuna's own: on the
-benchmark suite (README, Speed) 5 start-up trials and `group` (with a later first rung and
-trial 0 from `train:`) ended lower on two problems of three; at 5x on `shapes-hard` 4 start-up
-trials (of 10 in all: TPE sees every bracket), `group` and GPSampler ended lower on 2 of 3 seeds."""
+"""Options a sampler gets when the study file gives none: TPE keeps Optuna's own; every
+alternative tried ended lower on the benchmark suite (docs/benchmarks.md)."""
 
 DEFAULT_PRUNER_OPTIONS: dict[str, dict[str, Any]] = {
     "hyperband": {"min_resource": 1, "reduction_factor": 3},
     "successive_halving": {"min_resource": 1, "reduction_factor": 3},
 }
-"""Options a pruner gets when the study file gives none. The default pruner, Hyperband, runs
-successive halving in brackets, the best third going on at each rung; its largest resource is
-set by the first trial to finish (epochs + 1). With 8 epochs a trial's bracket first judges it
-after 1, 3 or 9 epochs (9, 5 and 3 trials in 17: one in six trains to the end unjudged); with 6
-epochs after 1 or 3 (3 and 2 in 5). On the benchmark suite (README, Speed; trial 0 the previous
-recipe, lr 3e-3 at batch 64) it is the one candidate that ends at least as high on validation as
-`pruner: none` and as the plain script on all three problems (0.985, 0.631, 0.848 against 0.974,
-0.596, 0.841 and 0.970, 0.423, 0.846). With today's trainer and starting trials, in five 1x
-runs, it ends level with or above `pruner: none` on `shapes-hard` and `shapes-grouped-csv` and
-within 0.003 either way on `mnist-longtail` (below in two: 0.9825 vs 0.9852). It loses at 5x
-(previous trainer and recipe): below `pruner: none` on all three (by 0.001, 0.060 and 0.002;
-0.002 on the second over five seeds); the median pruner after 2 epochs, the runner-up, ties on
-two, ends 0.005 below on the third and fails at 1x: no candidate ends at least as high as
-`pruner: none` at both budgets. Optuna's tutorial recommends Hyperband for TPE (not from DL)."""
+"""Options a pruner gets when the study file gives none. Hyperband, the default, runs
+successive halving in brackets, the best third going on at each rung: with 8 epochs a trial is
+first judged after 1, 3 or 9 epochs. Chosen on the benchmark suite, where it is the one
+candidate at least level with `pruner: none` at 1x (docs/benchmarks.md, with where it loses)."""
 
 
 @dataclass(frozen=True)
@@ -110,8 +91,9 @@ class StudyConfig:
     """The fixed training config; searched keys in `space` override it per trial."""
     space: dict[str, ParamSpec]
     description: str = ""
-    objective: Literal["classify"] = "classify"
-    """The objective in `objectives/`: classify trains an image classifier."""
+    objective: str = "classify"
+    """The objective in `objectives/` (its OBJECTIVES registry): classify trains an image
+    classifier."""
     metric: str = "val_macro_f1"
     budget: str | float | None = None
     """The study's total wall-clock, across resumes and workers: 90s, 30m, 2h, 1h30m (or
@@ -134,17 +116,15 @@ class StudyConfig:
     pick: PickConfig = field(default_factory=PickConfig)
     baseline_first: bool = True
     """Trials 0 and 1 train known-strong configurations before the sampler starts, unpruned:
-    `train:`'s own values for the searched keys it sets, and for the others search's starting
-    recipe (AdamW, lr 5e-3 or 3e-4 from weights, batches of 32, cosine to 1e-6, cross-entropy;
-    `space.STARTING_RECIPE`), where the space can hold them; trial 1 the same with
-    class-weighted cross-entropy at lr 3e-3, when the space searches that loss and `train:`
-    leaves `loss` out. false: every trial is the sampler's."""
+    `train:`'s own values for the searched keys it sets, `space.STARTING_RECIPE` for the
+    others (trial 1 with `space.CLASS_WEIGHTED`'s changes). false: every trial is the
+    sampler's."""
 
     def __post_init__(self) -> None:
-        if self.metric not in METRICS:
-            raise FieldError(
-                "metric", f"unknown metric {shown(self.metric)}; choose from: {', '.join(METRICS)}"
-            )
+        try:
+            METRICS.get(self.metric)
+        except UnknownNameError as err:
+            raise FieldError("metric", str(err)) from None
         if self.n_trials is not None and self.n_trials < 1:
             raise FieldError("n_trials", f"must be >= 1, got {self.n_trials}")
         if self.budget is not None:
@@ -184,7 +164,7 @@ class StudyConfig:
 
     @property
     def direction(self) -> str:
-        return METRICS[self.metric]
+        return METRICS.get(self.metric).direction
 
     def with_overrides(self, **changes: Any) -> StudyConfig:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -7,33 +7,40 @@ import time
 from typing import Any
 
 import optuna
+from optuna.pruners import BasePruner
+from optuna.samplers import BaseSampler
 
 from search.errors import SearchError
-from search.store.storage import PICK_ATTR, storage_url
+from search.store import attrs
+from search.store.storage import storage_url
 from search.store.urls import redact
 from search.study.config import StudyConfig
 from search.study.pruners import create_pruner
 from search.study.samplers import create_sampler
-from search.study.space import START_ATTR, STARTS, starting_params
+from search.study.space import STARTS, starting_params
 from search.yaml_dataclasses import to_mapping
-
-FINGERPRINT_ATTR = "search_fingerprint"
-"""The study user attribute that holds `StudyConfig.fingerprint()`."""
-LEGACY_FINGERPRINT_ATTR = "search_config"  # its name before 0.2; still read on resume
 
 
 def stored_fingerprint(study: optuna.Study) -> Any:
-    attrs = study.user_attrs
-    return attrs.get(FINGERPRINT_ATTR, attrs.get(LEGACY_FINGERPRINT_ATTR))
+    stored = study.user_attrs
+    return stored.get(attrs.FINGERPRINT, stored.get(attrs.LEGACY_FINGERPRINT))
 
 
 def create_or_resume(
-    name: str, config: StudyConfig, storage: optuna.storages.BaseStorage, *, seed: int | None = None
+    name: str,
+    config: StudyConfig,
+    storage: optuna.storages.BaseStorage,
+    *,
+    seed: int | None = None,
+    sampler: BaseSampler | None = None,
+    pruner: BasePruner | None = None,
 ) -> optuna.Study:
-    """Create the study, or resume it when its search space and training setup are unchanged."""
+    """Create the study, or resume it when its search space and training setup are unchanged.
+
+    The sampler and pruner are the ones `check_study` built, or built here from the config."""
     fingerprint = json.loads(json.dumps(config.fingerprint()))
-    sampler = create_sampler(config.sampler, seed=seed)
-    pruner = create_pruner(config.pruner, epochs=config.train.epochs)
+    sampler = sampler or create_sampler(config.sampler, seed=seed)
+    pruner = pruner or create_pruner(config.pruner, epochs=config.train.epochs)
     try:
         existing = optuna.load_study(
             study_name=name, storage=storage, sampler=sampler, pruner=pruner
@@ -55,7 +62,7 @@ def create_or_resume(
                 f"(changed: {', '.join(changed[:5])}); run it as a new study with --name {name}-2, "
                 f"or delete the old one with: optuna delete-study --study-name {name} --storage {url}"
             )
-        existing.set_user_attr(PICK_ATTR, to_mapping(config.pick))  # a rule, not a result
+        existing.set_user_attr(attrs.PICK, to_mapping(config.pick))  # a rule, not a result
         return existing
     try:
         study = optuna.create_study(
@@ -66,10 +73,10 @@ def create_or_resume(
             directions=config.directions,
         )
     except optuna.exceptions.DuplicatedStudyError:  # another worker created it a moment ago
-        return create_or_resume(name, config, storage, seed=seed)
-    study.set_user_attr(FINGERPRINT_ATTR, fingerprint)
-    study.set_user_attr("metric", config.metric)
-    study.set_user_attr(PICK_ATTR, to_mapping(config.pick))
+        return create_or_resume(name, config, storage, sampler=sampler, pruner=pruner)
+    study.set_user_attr(attrs.FINGERPRINT, fingerprint)
+    study.set_user_attr(attrs.METRIC, config.metric)
+    study.set_user_attr(attrs.PICK, to_mapping(config.pick))
     # The dashboard's axes then say val_macro_f1, not Objective 0.
     study.set_metric_names(
         [config.metric] + ([config.cost_objective] if config.cost_objective else [])
@@ -77,7 +84,7 @@ def create_or_resume(
     # After the fingerprint: a worker that sees a trial in the study expects to find it.
     if config.baseline_first:
         for params, start in zip(starting_params(config.space, config.train), STARTS):
-            study.enqueue_trial(params, user_attrs={START_ATTR: start}, skip_if_exists=True)
+            study.enqueue_trial(params, user_attrs={attrs.START: start}, skip_if_exists=True)
     return study
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from search.errors import SearchError, shown
 from search.store.paths import STUDIES_DIR
-from search.yaml_dataclasses import read_yaml
+from search.yaml_read import read_yaml
 
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -24,7 +24,7 @@ def check_study_name(name: str, source: str = "--study") -> str:
 
 def resolve_study_file(study: str) -> tuple[str, str]:
     """(name, path) for `--study NAME` (studies/NAME.yaml) or `--study path/to/file.yaml`."""
-    if study.endswith((".yaml", ".yml")) or os.sep in study:
+    if _is_path(study):
         path = study
         name = os.path.splitext(os.path.basename(study))[0]
     else:
@@ -48,10 +48,23 @@ def resolve_study_file(study: str) -> tuple[str, str]:
     return check_study_name(name, path), path
 
 
-def study_file_setting(name: str, key: str) -> Any:
-    """A top-level key of studies/NAME.yaml (its storage, say), or None without such a file."""
+def _is_path(study: str) -> bool:
+    return study.endswith((".yaml", ".yml")) or os.sep in study
+
+
+def locate_study(study: str) -> tuple[str, str | None]:
+    """(stored name, study file or None) of a study that ran: `--study NAME` (its file
+    studies/NAME.yaml, when there is one) or `--study path/to/file.yaml` (named by the file)."""
+    if _is_path(study):
+        return resolve_study_file(study)
+    name = check_study_name(study)
     path = STUDIES_DIR / f"{name}.yaml"
-    if not path.is_file():
+    return name, str(path) if path.is_file() else None
+
+
+def study_file_setting(path: str | None, key: str) -> Any:
+    """A top-level key of a study file (its storage, say), or None without such a file."""
+    if path is None or not os.path.isfile(path):
         return None
-    data = read_yaml(str(path))
+    data = read_yaml(path)
     return data.get(key) if isinstance(data, dict) else None

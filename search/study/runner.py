@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import gc
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from search import faults
-from search.env import THREADS_ENV, worker_index
+from search.env import THREADS_ENV
 from search.errors import SearchError
+from search.store import attrs
 from search.store.anytime import describe_progress, improvements, value_se
 from search.store.checkpoint import BestKeeper
 from search.store.clock import StudyClock, format_duration
 from search.store.storage import best_trial, trial_value
-from search.study.space import START_ATTR
+from search.study.progress import Progress, finished_and_running
 
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 MAX_CONSECUTIVE_FAILURES = 5
 SURPLUS = "not run: other workers had started the study's last trials first"
 
@@ -44,81 +42,25 @@ class RunSummary:
     progress: str | None
     """How the best value evolved (anytime.describe_progress)."""
 
-
-def describe_trial(trial: FrozenTrial) -> str:
-    """One line per finished trial: state, value, epochs run, params, and why it stopped."""
-    value = "/".join(f"{v:.4g}" for v in trial.values) if trial.values else "-"
-    params = " ".join(f"{k}={_fmt(v)}" for k, v in trial.params.items())
-    epochs = trial.user_attrs.get("epochs_run", 0)
-    why = trial.user_attrs.get("fail_reason") if trial.state == TrialState.FAIL else None
-    if why is None:
-        why = trial.user_attrs.get(START_ATTR)
-    if why is None and "fixed_params" in trial.system_attrs:  # Optuna's mark of an enqueued trial
-        why = "enqueued"
-    line = f"trial {trial.number:>3} {trial.state.name:<8} value={value} epochs={epochs} {params}"
-    return f"{line}  ({why})" if why else line
-
-
-def _fmt(value: Any) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
-class _Progress:
-    """A tqdm bar that shows the best value so far: over the study's time when it has a budget
-    (with the time left), else over its total of trials."""
-
-    def __init__(self, total: int | None, done: int, clock: StudyClock, enabled: bool) -> None:
-        from tqdm.auto import tqdm
-
-        self.clock = clock
-        self.timed = clock.budget_s is not None
-        self.bar = tqdm(
-            total=round(clock.budget_s) if self.timed else total,
-            initial=round(clock.spent()) if self.timed else done,
-            unit="s" if self.timed else "trial",
-            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} s{postfix}" if self.timed else None,
-            disable=not enabled,
-            dynamic_ncols=True,
-        )
-        self.write = tqdm.write if enabled else print
-        self.postfix: dict[str, str] = {}
-        self.lock = threading.Lock()  # the clock's thread ticks the bar too
-        self.tick()
-
-    def tick(self) -> None:
-        with self.lock:
-            if self.bar.disable:  # off, or closed while the clock's thread was ticking
-                return
-            if self.timed:
-                self.bar.n = min(self.bar.total, round(self.clock.spent()))
-                self.postfix["left"] = format_duration(self.clock.left() or 0)
-            self.bar.set_postfix(self.postfix, refresh=True)
-
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        worker = worker_index()
-        line = describe_trial(trial)
-        self.write(f"[w{worker}] {line}" if worker is not None else line)
-        finished = _counts(study)[0]  # other workers' trials included
-        best = best_trial(study)
-        with self.lock:
-            if not self.timed:
-                self.bar.n = finished
-            else:
-                self.postfix["trials"] = str(finished)
-            if best is not None:
-                self.postfix.update(best=f"{trial_value(best):.4f}", trial=str(best.number))
-        self.tick()
-
-    def close(self) -> None:
-        with self.lock:
-            self.bar.close()
-
-
-def _counts(study: optuna.Study) -> tuple[int, int]:
-    trials = study.get_trials(deepcopy=False)
-    finished = sum(t.state in FINISHED for t in trials)
-    running = sum(t.state == TrialState.RUNNING for t in trials)
-    return finished, running
+    def closing_lines(self, metric: str) -> list[str]:
+        """Why the run ended, the best so far and its checkpoint, how the best evolved."""
+        spent = format_duration(self.spent_s)
+        why = {
+            "budget": f"budget spent ({spent})",
+            "n_trials": f"{self.finished} trials finished",
+            "timeout": f"--timeout reached; the study has spent {spent}",
+        }[self.stopped_by]
+        if self.best_trial is None:
+            lines = [
+                f"{why}; {self.finished} trials finished; no best yet: none completed, "
+                "or none meets the study's pick rule"
+            ]
+        else:
+            lines = [
+                f"{why}; best {metric}={self.best_value:.4f} "
+                f"(trial {self.best_trial}), checkpoint {self.checkpoint}"
+            ]
+        return lines + ([self.progress] if self.progress else [])
 
 
 def _surplus(study: optuna.Study, number: int, n_trials: int) -> bool:
@@ -132,7 +74,7 @@ def _surplus(study: optuna.Study, number: int, n_trials: int) -> bool:
 def _taken_over(study: optuna.Study, number: int) -> bool:
     """Whether trial `number` was finished by someone else while this process still ran it."""
     trial = next(t for t in study.get_trials(deepcopy=False) if t.number == number)
-    return trial.state == TrialState.FAIL and "fail_reason" not in trial.user_attrs
+    return trial.state == TrialState.FAIL and attrs.FAIL_REASON not in trial.user_attrs
 
 
 def run_study(
@@ -161,7 +103,7 @@ def run_study(
     def on_trial_end(study: optuna.Study, trial: FrozenTrial) -> None:
         nonlocal failures
         keeper.promote(study)
-        if trial.user_attrs.get("fail_reason") != SURPLUS:
+        if trial.user_attrs.get(attrs.FAIL_REASON) != SURPLUS:
             failures = failures + 1 if trial.state == TrialState.FAIL else 0
         clock.touch()  # a kill between trials then loses none of the time spent
         faults.reach("between-trials")
@@ -170,7 +112,7 @@ def run_study(
     # (0.25 s on 2 cores); frozen, those alive before the first trial are skipped (0.02 s).
     gc.freeze()
     with clock:
-        bar = _Progress(n_trials, _counts(study)[0], clock, progress)
+        bar = Progress(n_trials, finished_and_running(study)[0], clock, progress)
         clock.on_tick = bar.tick
         try:
             stopped_by = _loop(
@@ -184,7 +126,7 @@ def run_study(
     best = best_trial(study)
     link = keeper.best_link if keeper.current() is not None else None
     return RunSummary(
-        finished=_counts(study)[0],
+        finished=finished_and_running(study)[0],
         best_value=trial_value(best) if best else None,
         best_trial=best.number if best else None,
         checkpoint=str(link) if link else None,
@@ -200,14 +142,14 @@ def _loop(
     n_trials: int | None,
     deadline: float | None,
     clock: StudyClock,
-    bar: _Progress,
+    bar: Progress,
     on_trial_end: Callable[[optuna.Study, FrozenTrial], None],
     failures: Callable[[], int],
 ) -> str:
     """One trial at a time until a stop; returns which stop."""
     while True:
         optuna.storages.fail_stale_trials(study)
-        finished, running = _counts(study)
+        finished, running = finished_and_running(study)
         if n_trials is not None and finished >= n_trials:
             return "n_trials"
         if clock.exhausted():
@@ -229,7 +171,7 @@ def _loop(
         def tracked(trial: optuna.Trial) -> float:
             started.append(trial.number)
             if n_trials is not None and _surplus(study, trial.number, n_trials):
-                trial.set_user_attr("fail_reason", SURPLUS)
+                trial.set_user_attr(attrs.FAIL_REASON, SURPLUS)
                 raise _Surplus()
             return objective(trial)
 

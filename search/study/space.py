@@ -135,25 +135,19 @@ STARTING_RECIPE: dict[str, Any] = {
     "loss": "ce",
 }
 """Trial 0's values for the searched keys that `train:` leaves at the trainer's defaults:
-AdamW at lr 5e-3 on batches of 32, cosine annealing, cross-entropy. Chosen among 13 recipes on
-variants of the benchmark suite's problems (other images, other splits), where it was first or
-level first on all three, then checked on the suite's own (README, Speed; the table is in
-tests/benchmarks/README.md). The trainer's own lr 1e-3 and constant schedule undertrain in a
-few epochs."""
+AdamW on batches of 32, cosine annealing, cross-entropy. Chosen among 13 recipes on variants
+of the benchmark suite's problems (docs/benchmarks.md, "The starting recipe"); the trainer's
+own lr 1e-3 and constant schedule undertrain in a few epochs."""
 FINE_TUNING_LR = 3e-4
 """The recipe's lr when training starts from weights (`pretrained` or `weights`): far lower,
 as fine-tuning wants."""
 
 
-START_ATTR = "start"
-"""The user attribute that marks the starting trials, with what each is: they train to the end
-unpruned, as the floor of the study."""
 STARTS = ("the starting configuration", "the starting configuration, class-weighted")
 CLASS_WEIGHTED = {"loss": "weighted_ce", "lr": 3e-3}
-"""Trial 1's changes to the recipe: cross-entropy weighted by inverse class frequency, at lr
-3e-3 (with it, far safer than 5e-3 on the benchmark's noisiest problem; README, Speed).
-Macro-F1 on imbalanced data is what class weighting targets; where rare classes hold noisy
-labels it weights the noise up, so it is a second start, not the first."""
+"""Trial 1's changes to the recipe: cross-entropy weighted by inverse class frequency, which
+targets macro-F1 on imbalanced data, at a learning rate where it does not collapse on the
+benchmark's noisiest problem (docs/benchmarks.md, "Trial 1")."""
 
 
 def starting_params(space: dict[str, ParamSpec], train: TrainConfig) -> list[dict[str, Any]]:

@@ -1,32 +1,22 @@
 """`search run --workers N`: N worker processes on one study, one GPU each when there are several.
 
-Coordination is Optuna's storage alone: each worker is a plain `search run` that stops when the
+Coordination is Optuna's storage alone: each worker runs the same study function until the
 study holds its total of finished trials, and a worker that dies is recovered by the others
 through its trial's stale heartbeat.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
-import subprocess
 import sys
+from collections.abc import Callable
 
 from search.env import THREADS_ENV, WORKER_ENV
 
-
-def worker_argv(argv: list[str]) -> list[str]:
-    """The same command line with --workers removed (each child is one worker)."""
-    out: list[str] = []
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--workers":
-            skip = True
-        elif not arg.startswith("--workers="):
-            out.append(arg)
-    return out
+WorkerTarget = Callable[[int], int]
+"""A worker's work: given its index, run, and return its exit code."""
 
 
 def worker_envs(
@@ -55,32 +45,48 @@ def visible_gpus() -> list[str]:
     return [str(i) for i in range(torch.cuda.device_count())]
 
 
-def run_workers(argv: list[str], n: int) -> int:
-    args = worker_argv(argv)
+def _worker(target: WorkerTarget, index: int, env: dict[str, str]) -> None:
+    # Before anything imports torch: CUDA reads CUDA_VISIBLE_DEVICES once, when it starts.
+    os.environ.clear()
+    os.environ.update(env)
+    sys.exit(target(index))
+
+
+def run_workers(target: WorkerTarget, n: int) -> int:
+    """Run `target(i)` in N fresh processes (spawned: no CUDA state is inherited) and wait.
+
+    Returns 0 when the workers finished the study (beside workers killed by a signal, whose
+    trials the others recover), else the first failure's exit code.
+    """
+    context = multiprocessing.get_context("spawn")
     envs = worker_envs(n, gpus=visible_gpus(), cores=os.cpu_count() or 1, base=dict(os.environ))
-    procs = []
-    for i, env in enumerate(envs):
-        extra = [] if i == 0 else ["--quiet"]  # one progress bar; every worker prints its trials
-        procs.append(subprocess.Popen([sys.executable, "-m", "search", *args, *extra], env=env))
+    procs = [context.Process(target=_worker, args=(target, i, env)) for i, env in enumerate(envs)]
+    for p in procs:
+        p.start()
     print(f"started {n} workers: pids {' '.join(str(p.pid) for p in procs)}", flush=True)
 
     def forward(signum: int, frame: object) -> None:
         for p in procs:
-            if p.poll() is None:
-                p.send_signal(signum)
+            if p.is_alive() and p.pid is not None:
+                os.kill(p.pid, signum)
 
-    signal.signal(signal.SIGTERM, forward)
+    previous = signal.signal(signal.SIGTERM, forward), signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Ctrl-C reaches every worker through the terminal's process group; forwarding it again
     # would interrupt a worker while it records its interrupted trial.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    codes = [p.wait() for p in procs]
+    try:
+        for p in procs:
+            p.join()
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
+    codes = [p.exitcode if p.exitcode is not None else 1 for p in procs]
     for i, (p, code) in enumerate(zip(procs, codes)):
         if code != 0:
             print(
-                f"search: worker {i} (pid {p.pid}) exited with code {code}; its trial is retried by the others",
+                f"search: worker {i} (pid {p.pid}) exited with code {code}; "
+                "its trial is retried by the others",
                 file=sys.stderr,
             )
-    # Workers that finished the study, beside workers killed by a signal, are a success.
     if any(code == 0 for code in codes) and all(code <= 0 for code in codes):
         return 0
     failed = next(code for code in codes if code != 0)

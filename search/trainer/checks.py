@@ -1,23 +1,64 @@
-"""Checks of a TrainConfig that need the world: timm's model list, transforms, the images."""
+"""Checks of a TrainConfig that need more than its own fields: the registries' names, files,
+timm's model list and transforms, the images."""
 
 from __future__ import annotations
 
-from search.errors import ConfigError
+import os
+
+from search.errors import ConfigError, shown
+from search.registry import Registry, UnknownNameError
 from search.trainer.config import TrainConfig
-from search.trainer.data.augment import train_transform
+from search.trainer.data.augment import mixes, train_transform
 from search.trainer.data.dataset import Dataset
 from search.trainer.data.errors import DataError
-from search.trainer.data.load import load_dataset
+from search.trainer.data.load import Datasets, load_dataset
 from search.trainer.data.resolve import resolve_data_config
+from search.trainer.data.sources import check_data_config
+from search.trainer.losses import LOSSES
 from search.trainer.model import check_model_name
+from search.trainer.optim import OPTIMIZERS, SCHEDULERS
+from search.yaml_dataclasses import FieldError
+
+NAMED: dict[str, Registry] = {"opt": OPTIMIZERS, "sched": SCHEDULERS, "loss": LOSSES}
+"""TrainConfig keys whose value names a registry entry."""
 
 
 def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
-def check_train_config(config: TrainConfig, source: str, prefix: str = "") -> Dataset:
-    """Raise ConfigError naming `source` and the key; return the dataset (now cached)."""
+def check_names(config: TrainConfig) -> None:
+    """FieldError for a name no registry has, a loss that cannot take Mixup's soft targets,
+    a weights file or data source that is not there."""
+    for key, registry in NAMED.items():
+        try:
+            registry.get(getattr(config, key))
+        except UnknownNameError as err:
+            raise FieldError(key, str(err)) from None
+    if mixes(config) and not LOSSES.get(config.loss).soft_targets:
+        takes = ", ".join(info.name for info in LOSSES.entries() if info.soft_targets)
+        raise FieldError(
+            "loss",
+            f"mixup and cutmix make soft targets, which loss {config.loss} cannot take; "
+            f"use {takes}",
+        )
+    if config.weights is not None and not os.path.isfile(config.weights):
+        raise FieldError("weights", f"no such file: {shown(config.weights)}")
+    try:
+        check_data_config(config.data)
+    except FieldError as err:
+        raise FieldError(f"data.{err.field}", err.message) from None
+
+
+def check_train_config(
+    config: TrainConfig, source: str, prefix: str = "", *, datasets: Datasets | None = None
+) -> Dataset:
+    """Raise ConfigError naming `source` and the key; return the dataset, loaded (and kept
+    in `datasets` when given)."""
+    try:
+        check_names(config)
+    except FieldError as err:
+        raise ConfigError(source, _join(prefix, err.field), err.message) from None
     try:
         check_model_name(config.model)
     except ValueError as err:
@@ -27,6 +68,8 @@ def check_train_config(config: TrainConfig, source: str, prefix: str = "") -> Da
     except Exception as err:  # timm parses `aa` only when it builds the transform
         raise ConfigError(source, _join(prefix, "aa"), f"timm rejects it: {err}") from None
     try:
+        if datasets is not None:
+            return datasets.get(config.data, config.model)
         return load_dataset(resolve_data_config(config.data, config.model))
     except DataError as err:
         key = _join(prefix, f"data.{err.key}" if err.key else "data")

@@ -7,22 +7,13 @@ the same to a timm user and, for the losses timm has, drives `train.py --config`
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
 
 from search.errors import shown
-from search.registry import Registry, UnknownNameError
 from search.trainer.data.config import DataConfig
-from search.yaml_dataclasses import FieldError, check_seed, replace
+from search.yaml_dataclasses import FieldError, check_seed, given_keys_field, replace
 
 __all__ = ["SEARCHABLE", "DataConfig", "TrainConfig"]
-
-
-def _choose(field_name: str, value: str, registry: Registry) -> None:
-    try:
-        registry.get(value)
-    except UnknownNameError as err:
-        raise FieldError(field_name, str(err)) from None
 
 
 @dataclass(frozen=True)
@@ -94,16 +85,12 @@ class TrainConfig:
     """auto (CUDA when present), cpu, or cuda[:N]."""
     compile: bool = False
     """torch.compile the model (CUDA only; costs start-up time)."""
+    given_keys: frozenset[str] | None = given_keys_field()
+    """The keys its file gave (None: built in code); trial 0 keeps `train:`'s own values."""
 
     def __post_init__(self) -> None:
-        # The registries are the single list of names; importing them here costs torch, which
-        # every command that builds a TrainConfig needs anyway.
-        from search.trainer.losses import LOSSES
-        from search.trainer.optim import OPTIMIZERS, SCHEDULERS
-
-        _choose("opt", self.opt, OPTIMIZERS)
-        _choose("sched", self.sched, SCHEDULERS)
-        _choose("loss", self.loss, LOSSES)
+        # Names of registry entries and files are checked by trainer/checks.py, which may
+        # import the registries: a config is plain data and imports nothing above it.
         positive_ints = ("epochs", "batch_size", "decay_epochs")
         for name in positive_ints:
             if getattr(self, name) < 1:
@@ -143,12 +130,6 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not (len(value) == 2 and 0 < value[0] <= value[1] <= high):
                 raise FieldError(name, f"must be [low, high] with 0 < low <= high <= {high:g}")
-        if (self.mixup or self.cutmix) and self.loss not in ("ce", "label_smoothing"):
-            raise FieldError(
-                "loss",
-                f"mixup and cutmix make soft targets, which loss {self.loss} cannot take; "
-                "use ce or label_smoothing",
-            )
         if not 0 <= self.warmup_epochs < self.epochs:
             raise FieldError(
                 "warmup_epochs",
@@ -163,8 +144,6 @@ class TrainConfig:
             raise FieldError("layer_decay", f"must be > 0 and <= 1, got {self.layer_decay}")
         if self.clip_grad is not None and not self.clip_grad > 0:
             raise FieldError("clip_grad", f"must be > 0, got {self.clip_grad}")
-        if self.weights is not None and not os.path.isfile(self.weights):
-            raise FieldError("weights", f"no such file: {shown(self.weights)}")
         check_seed("seed", self.seed)
         if self.device != "auto" and self.device != "cpu" and not self.device.startswith("cuda"):
             raise FieldError("device", f"must be auto, cpu or cuda[:N], got {shown(self.device)}")
@@ -176,6 +155,6 @@ class TrainConfig:
 SEARCHABLE = tuple(
     f.name
     for f in dataclasses.fields(TrainConfig)
-    if f.name not in ("weights", "data", "device", "compile", "scale", "ratio")
+    if f.name not in ("weights", "data", "device", "compile", "scale", "ratio", "given_keys")
 )
 """TrainConfig fields that a study's search space may name."""

@@ -88,7 +88,7 @@ class Trainer:
             image_size=self.dataset.size,
         ).to(self.device)
         # Channels-last suits cuDNN and oneDNN alike: on 2 CPU cores, with the fused optimizer,
-        # test_resnet trains at 1.4x a plain loop's images per second (README, Speed), and
+        # test_resnet trains at 1.4x a plain loop's images per second (docs/benchmarks.md), and
         # efficientnet_b0 steps 1.5x faster; models without convolutions are unaffected.
         self.model = model.to(memory_format=torch.channels_last)
         self.forward = torch.compile(self.model) if config.compile and self.cuda else self.model

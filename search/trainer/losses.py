@@ -1,8 +1,14 @@
-"""Classification losses by name. Each builder takes the config and the training class counts."""
+"""Classification losses by name: one `LossInfo` record each, the only list of them.
+
+Each builder takes the config and the training class counts. The record also says what
+other modules would otherwise keep in side tables: whether the loss takes Mixup's soft
+targets, and what timm's `train.py` trains in its place.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -16,7 +22,28 @@ if TYPE_CHECKING:
     from search.trainer.config import TrainConfig
 
 LossBuilder = Callable[["TrainConfig", torch.Tensor], nn.Module]
-LOSSES: Registry[LossBuilder] = Registry("loss")
+
+
+@dataclass(frozen=True)
+class LossInfo:
+    name: str
+    build: LossBuilder
+    description: str
+    soft_targets: bool = False
+    """Takes Mixup's and CutMix's soft targets (as cross-entropy on them)."""
+    timm: str | None = None
+    """What timm's train.py trains for it, in words; None: timm has no such loss."""
+
+
+LOSSES: Registry[LossInfo] = Registry("loss")
+
+
+def _loss(name: str, description: str, **info):
+    def register(build: LossBuilder) -> LossBuilder:
+        LOSSES.register(name, LossInfo(name, build, description, **info))
+        return build
+
+    return register
 
 
 def inverse_frequency_weights(class_counts: torch.Tensor) -> torch.Tensor:
@@ -61,28 +88,33 @@ class SoftMacroF1Loss(nn.Module):
         return 1 - f1.mean()
 
 
-@LOSSES("ce")
+@_loss("ce", "cross-entropy", soft_targets=True, timm="cross-entropy")
 def _cross_entropy(config: TrainConfig, class_counts: torch.Tensor) -> nn.Module:
     return nn.CrossEntropyLoss()
 
 
-@LOSSES("label_smoothing")
+@_loss(
+    "label_smoothing",
+    "cross-entropy with label smoothing (smoothing)",
+    soft_targets=True,
+    timm="label-smoothing cross-entropy",
+)
 def _label_smoothing(config: TrainConfig, class_counts: torch.Tensor) -> nn.Module:
     return LabelSmoothingCrossEntropy(smoothing=config.smoothing)
 
 
-@LOSSES("focal")
+@_loss("focal", "focal loss (focal_gamma, focal_class_weighted)")
 def _focal(config: TrainConfig, class_counts: torch.Tensor) -> nn.Module:
     weight = inverse_frequency_weights(class_counts) if config.focal_class_weighted else None
     return FocalLoss(gamma=config.focal_gamma, weight=weight)
 
 
-@LOSSES("soft_f1")
+@_loss("soft_f1", "1 - macro-F1 of the softmax probabilities")
 def _soft_f1(config: TrainConfig, class_counts: torch.Tensor) -> nn.Module:
     return SoftMacroF1Loss(num_classes=len(class_counts))
 
 
-@LOSSES("weighted_ce")
+@_loss("weighted_ce", "cross-entropy weighted by inverse class frequency")
 def _weighted_ce(config: TrainConfig, class_counts: torch.Tensor) -> nn.Module:
     return nn.CrossEntropyLoss(weight=inverse_frequency_weights(class_counts))
 
@@ -94,4 +126,4 @@ def create_loss(config: TrainConfig, class_counts: torch.Tensor) -> nn.Module:
 
     if mixes(config):
         return SoftTargetCrossEntropy()
-    return LOSSES.get(config.loss)(config, class_counts)
+    return LOSSES.get(config.loss).build(config, class_counts)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 from torchmetrics.classification import MulticlassAUROC, MulticlassConfusionMatrix
 
+from search.trainer.metric_registry import METRICS
+
 
 @dataclass(frozen=True)
 class Metrics:
@@ -23,8 +25,11 @@ class Metrics:
     """Macro one-vs-rest ROC-AUC of the predicted probabilities (threshold-free)."""
 
     def as_dict(self, prefix: str = "") -> dict[str, float]:
-        names = ("macro_f1", "accuracy", "macro_precision", "macro_recall", "loss", "roc_auc")
-        return {f"{prefix}{name}": getattr(self, name) for name in names}
+        return {f"{prefix}{m.attribute}": getattr(self, m.attribute) for m in METRICS.entries()}
+
+    def value(self, metric: str) -> float:
+        """The value of a study's metric (`val_macro_f1`, ...) on this split."""
+        return getattr(self, METRICS.get(metric).attribute)
 
     def per_class(self) -> list[dict[str, float]]:
         """Precision, recall, F1 and support of each class, for the final report."""
@@ -67,7 +72,7 @@ def _macro(tp: torch.Tensor, actual: torch.Tensor, predicted: torch.Tensor) -> d
     }
 
 
-RESAMPLED = ("macro_f1", "accuracy", "macro_precision", "macro_recall")
+RESAMPLED = tuple(m.attribute for m in METRICS.entries() if m.resampled)
 """The metrics `resampled_se` takes: those `_macro` computes."""
 
 

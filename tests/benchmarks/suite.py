@@ -48,9 +48,9 @@ from search.study.create import create_or_resume
 from search.study.runner import run_study
 from search.study.space import suggest
 from search.trainer.config import TrainConfig
-from search.trainer.data.config import BUILTIN_DATASETS
 from search.trainer.data.load import load_dataset
 from search.trainer.data.resolve import resolve_data_config
+from search.trainer.data.sources import SOURCES
 from search.trainer.losses import create_loss
 from search.trainer.metrics import ConfusionCounter
 from search.trainer.model import create_model
@@ -188,13 +188,12 @@ class Run:
 
 
 def written(problems: dict[str, Problem]) -> Iterator[tuple[str, Problem, Path]]:
-    """Each problem with its images written under one temporary root, the data cache cleared."""
+    """Each problem with its images written under one temporary root."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for name, problem in problems.items():
             if problem.make is not None:
                 problem.make(root)
-            load_dataset.cache_clear()
             yield name, problem, root
 
 
@@ -212,7 +211,7 @@ def run_search(problem: Problem, root: Path, seed: int, budget: float, keys: dic
     config = from_mapping(StudyConfig, study, source="suite")
     with tempfile.TemporaryDirectory() as tmp:
         storage = open_storage(f"sqlite:///{tmp}/suite.db", config.heartbeat)
-        load_dataset.cache_clear()  # the data is read inside the budget, as `search run` does
+        # The objective reads the data in its first trial: inside the budget, as `search run`.
         wall = datetime.datetime.now()
         study = create_or_resume("suite", config, storage, seed=seed)
         keeper = BestKeeper(Path(tmp) / "runs")
@@ -246,9 +245,9 @@ def _examples_loaders(config: TrainConfig) -> tuple[Any, Callable[[str], Any], i
     """As optuna-examples' pytorch_simple.py: a dataset of files (or of the built-in arrays)
     with torchvision transforms, and a DataLoader per split, built in every trial."""
     data = config.data
-    if data.name not in BUILTIN_DATASETS:
+    if not SOURCES.get(data.source).builtin:
         data = dataclasses.replace(data, cache="stream")  # the file list, nothing decoded
-    dataset = load_dataset.__wrapped__(resolve_data_config(data, config.model))
+    dataset = load_dataset(resolve_data_config(data, config.model))
     transform = transforms.Compose(
         [
             transforms.Resize((dataset.size, dataset.size)),
@@ -269,7 +268,7 @@ def _examples_loaders(config: TrainConfig) -> tuple[Any, Callable[[str], Any], i
 
 def _tensor_loaders(config: TrainConfig) -> tuple[Any, Callable[[str], Any], int, Any]:
     """A plain script that knows better: the images decoded once per trial into tensors."""
-    dataset = load_dataset.__wrapped__(resolve_data_config(config.data, config.model))
+    dataset = load_dataset(resolve_data_config(config.data, config.model))
     mean = torch.tensor(dataset.mean).view(1, -1, 1, 1)
     std = torch.tensor(dataset.std).view(1, -1, 1, 1)
 
@@ -575,7 +574,6 @@ def run_suite(
             for side, keys in search_sides.items():
                 runs[side].append(run_search(problem, root, seed, budget, keys))
                 log(f"{name} seed {seed} {side}: {_brief(runs[side][-1], budget)}")
-            load_dataset.cache_clear()
             for side, loaders in to_run.items():
                 runs[side].append(run_plain(problem, root, seed, budget, loaders))
                 log(f"{name} seed {seed} {side}: {_brief(runs[side][-1], budget)}")

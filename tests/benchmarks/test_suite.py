@@ -6,7 +6,7 @@ import json
 import optuna
 import pytest
 
-from search.store.anytime import VALUE_SE_ATTR
+from search.store import attrs
 from tests.benchmarks.suite import (
     Run,
     _finished,
@@ -145,7 +145,7 @@ def test_a_side_records_the_val_se_of_its_best_trial_within_the_budget():
     for value, se, seconds in ((0.7, 0.03, 5), (0.9, 0.01, 30), (0.95, 0.02, 90)):
         trial = optuna.trial.create_trial(
             value=value,
-            user_attrs={VALUE_SE_ATTR: se},
+            user_attrs={attrs.VALUE_SE: se},
             params={},
             distributions={},
         )

@@ -6,10 +6,9 @@ import optuna
 import pytest
 
 from objectives.classify import ClassifyObjective
-from search.store.anytime import VALUE_SE_ATTR
+from search.store import attrs
 from search.store.checkpoint import BestKeeper, read_checkpoint_dir
 from search.study.config import load_study_config
-from search.study.space import START_ATTR
 from tests.conftest import write_study
 
 
@@ -43,7 +42,7 @@ def test_complete_path_returns_best_epoch_and_stages_checkpoint(objective, workd
     assert config["loss"] == "focal" and config["lr"] == 5e-3
     assert metrics["value"] == trial.value and metrics["epoch"] == trial.user_attrs["best_epoch"]
     # How finely the val split measures the value: from the best epoch's confusion matrix.
-    assert 0 < trial.user_attrs[VALUE_SE_ATTR] < 0.2
+    assert 0 < trial.user_attrs[attrs.VALUE_SE] < 0.2
 
 
 def test_pruned_path_records_why_and_stages_nothing(objective):
@@ -60,7 +59,7 @@ def test_pruned_path_records_why_and_stages_nothing(objective):
 
 def test_a_starting_trial_trains_to_the_end_unpruned(objective):
     study = optuna.create_study(direction="maximize", pruner=AlwaysPrune())
-    study.enqueue_trial(PARAMS, user_attrs={START_ATTR: "the starting configuration"})
+    study.enqueue_trial(PARAMS, user_attrs={attrs.START: "the starting configuration"})
     study.enqueue_trial(PARAMS | {"lr": 3e-3})
     study.optimize(objective, n_trials=2)
     starting, other = study.trials

@@ -4,9 +4,9 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
+from search.store import attrs
 from search.store.anytime import (
     STALLED_TRIALS,
-    VALUE_SE_ATTR,
     describe_progress,
     improvements,
     value_se,
@@ -112,7 +112,7 @@ def test_the_best_trials_standard_error_says_how_finely_the_val_split_can_tell(t
         study.add_trial(_trial(value, start, end))
     assert value_se(best_trial(study)) is None  # trials from before it was recorded
     best = _trial(0.8, 60, 120)
-    best.set_user_attr(VALUE_SE_ATTR, 0.0312)
+    best.set_user_attr(attrs.VALUE_SE, 0.0312)
     study.add_trial(best)
     assert value_se(best_trial(study)) == 0.0312
     line = describe_progress(improvements(study), se=value_se(best_trial(study)))

@@ -64,26 +64,42 @@ def test_clock_writes_its_span_to_storage_and_extends_it(tmp_path):
     assert end - start >= 0.35
 
 
+class FakeTime:
+    """Unix time that moves only when a test says so."""
+
+    def __init__(self, now: float = 5000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def test_resumes_add_up_and_workers_side_by_side_count_once(tmp_path):
     study = _study(tmp_path)
     study.set_user_attr("run_time:earlier", [1000.0, 1060.0])  # an earlier run: one minute
-    a = StudyClock(study, budget_s=100, tick_s=0.05)
-    b = StudyClock(study, budget_s=100, tick_s=0.05)
+    fake = FakeTime()
+    a = StudyClock(study, budget_s=100, tick_s=60, now=fake)
+    b = StudyClock(study, budget_s=100, tick_s=60, now=fake)
     with a, b:
-        assert 60 <= a.spent_before() <= 61
-        time.sleep(0.3)
-        assert 60.3 <= a.spent() < 61
-        assert 60.3 <= b.spent() < 61  # the two overlapping runs count once
-        assert 39 < a.left() < 39.8 and not a.exhausted()
+        assert a.spent_before() == 60
+        fake.advance(0.3)
+        a.touch()
+        assert a.spent() == pytest.approx(60.3) == b.spent()  # overlapping runs count once
+        assert a.left() == pytest.approx(100 - 60.3) and not a.exhausted()
     assert len(stored_spans(study)) == 3
 
 
 def test_exhausted_once_the_budget_is_spent(tmp_path):
     study = _study(tmp_path)
     study.set_user_attr("run_time:earlier", [1000.0, 1009.9])
-    with StudyClock(study, budget_s=10, tick_s=0.05) as clock:
+    fake = FakeTime()
+    with StudyClock(study, budget_s=10, tick_s=60, now=fake) as clock:
         assert not clock.exhausted()
-        time.sleep(0.2)
+        fake.advance(0.2)
         assert clock.exhausted() and clock.left() == 0
-    with StudyClock(study, budget_s=None) as unlimited:
+    with StudyClock(study, budget_s=None, now=fake) as unlimited:
+        fake.advance(1e6)
         assert not unlimited.exhausted() and unlimited.left() is None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from search.study.runner import run_study
 from tests.conftest import SMALL_STUDY, run_cli, write_study
 
 BUDGETED = SMALL_STUDY.replace("n_trials: 3", "budget: 20s").replace("epochs: 2", "epochs: 3")
-SLACK_S = 12  # past the budget: the epoch that was running, and a worker's last tick
 
 
 def _study(workdir: Path) -> optuna.Study:
@@ -46,10 +44,11 @@ def test_budget_counts_across_a_kill_and_a_resume(workdir: Path):
     study = _study(workdir)
     spans = stored_spans(study)
     (second,) = [span for key, span in spans.items() if key not in first]
-    total = union_length(list(spans.values()))
-    assert 20 <= total <= 20 + SLACK_S
-    # The resumed run used what the killed one left, not a fresh 20 s.
-    assert second[1] - second[0] <= 20 - spent_before + SLACK_S
+    assert union_length(list(spans.values())) >= 20
+    # The resumed run started with what the killed one spent already counted.
+    assert "spent by earlier runs" in resumed.stdout and second[0] >= max(
+        e for _, e in first.values()
+    )
     complete = [t.number for t in study.trials if t.state == TrialState.COMPLETE]
     assert set(kept) <= set(complete)  # the killed run's finished trials were kept
     assert "best val_macro_f1=" in resumed.stdout
@@ -62,18 +61,15 @@ def test_budget_counts_across_a_kill_and_a_resume(workdir: Path):
 
 def test_two_workers_share_one_budget(workdir: Path):
     write_study(workdir, "b", BUDGETED.replace("budget: 20s", "budget: 15s"))
-    start = time.monotonic()
     out = run_cli("run", "--study", "b", "--workers", "2", "--quiet", cwd=workdir)
-    elapsed = time.monotonic() - start
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("budget spent") == 2
     spans = list(stored_spans(_study(workdir)).values())
     assert len(spans) == 2
     union = union_length(spans)
     worker_seconds = sum(end - begin for begin, end in spans)
-    assert 15 <= union <= 15 + SLACK_S
-    assert worker_seconds > 1.5 * union  # side by side, counted once
-    assert elapsed < 2 * 15 + 30  # not one budget after the other
+    assert union >= 15
+    assert worker_seconds > 1.5 * union  # side by side, counted once, not one after the other
 
 
 def test_a_trial_running_when_the_budget_runs_out_stops_as_pruned(workdir: Path):
@@ -89,3 +85,46 @@ def test_a_trial_running_when_the_budget_runs_out_stops_as_pruned(workdir: Path)
     (trial,) = study.trials
     assert trial.state == TrialState.PRUNED
     assert trial.user_attrs["pruned_reason"].endswith("the study's budget is spent")
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _timed_run(study: optuna.Study, tmp_path: Path, budget: float, fake: FakeTime) -> StudyClock:
+    """Trials of 7 fake seconds each, until the budget is spent."""
+
+    def objective(trial: optuna.Trial) -> float:
+        fake.now += 7
+        return 0.5
+
+    clock = StudyClock(study, budget_s=budget, tick_s=3600, now=fake)
+    with redirect_stdout(io.StringIO()):
+        summary = run_study(
+            study,
+            objective,
+            BestKeeper(tmp_path / "runs"),
+            n_trials=None,
+            timeout=None,
+            clock=clock,
+            progress=False,
+        )
+    assert summary.stopped_by == "budget"
+    return clock
+
+
+def test_a_budget_stops_after_the_trial_that_spends_it_and_a_resume_gets_what_is_left(tmp_path):
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path}/t.db", direction="maximize")
+    fake = FakeTime()
+    _timed_run(study, tmp_path, 20, fake)
+    assert len(study.trials) == 3  # 7, 14, 21 seconds: the third spends it
+    assert union_length(list(stored_spans(study).values())) == 21
+    fake.now += 3600  # the machine was off for an hour: that time is not the study's
+    resumed = _timed_run(study, tmp_path, 30, fake)
+    assert resumed.spent_before() == 21
+    assert len(study.trials) == 5  # 28, then 35 >= 30
+    assert union_length(list(stored_spans(study).values())) == 35

@@ -85,8 +85,8 @@ BAD_FILES = [
     ),
     (
         "unknown-loss",
-        ("space.loss", {"type": "categorical", "choices": ["ce", "focall"]}),
-        "space.loss.choices[1]",
+        ("space.loss", {"type": "categorical", "choices": ["ce", "focal", "focall"]}),
+        "space.loss.choices[2]",
         "did you mean 'focal'",
     ),
     ("unknown-optimizer", ("train.opt", "adamx"), "train.opt", "unknown optimizer"),
@@ -198,7 +198,8 @@ def test_malformed_yaml(workdir, capsys, text, words):
         (["run", "--study", "small", "--timeout", "-1"], "--timeout"),
         (["run", "--study", "small", "--frobnicate"], "unrecognized arguments"),
         (["run"], "--study"),
-        (["best", "--study", "../etc"], "not a safe study name"),
+        (["best", "--study", "../etc"], "no such study file"),
+        (["best", "--study", "bad name"], "not a safe study name"),
         (["best", "--study", "small"], "no studies yet"),
         (["studies"], "no studies yet"),
         (

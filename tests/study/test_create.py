@@ -6,10 +6,11 @@ from __future__ import annotations
 import optuna
 from optuna.trial import TrialState
 
+from search.store import attrs
 from search.store.storage import open_storage
 from search.study.config import load_study_config
 from search.study.create import create_or_resume
-from search.study.space import START_ATTR, STARTS
+from search.study.space import STARTS
 from tests.conftest import SMALL_STUDY, write_study
 
 WITH_BASELINE = "baseline_first: true\n" + SMALL_STUDY.replace(
@@ -56,7 +57,7 @@ def test_trial_1_is_the_recipe_class_weighted_where_the_space_can_hold_it(workdi
         {"lr": 5e-3, "loss": "ce"},
         {"lr": 3e-3, "loss": "weighted_ce"},
     ]
-    assert [t.user_attrs[START_ATTR] for t in waiting] == list(STARTS)
+    assert [t.user_attrs[attrs.START] for t in waiting] == list(STARTS)
     study.optimize(lambda t: t.suggest_float("lr", 1e-3, 1e-2, log=True), n_trials=2)
     assert [t.params for t in study.trials] == [{"lr": 5e-3}, {"lr": 3e-3}]
     again = create_or_resume("c", config, storage, seed=0)  # a resume or a second worker

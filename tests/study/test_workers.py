@@ -17,7 +17,7 @@ from search.env import THREADS_ENV
 from search.store.checkpoint import WEIGHTS, BestKeeper
 from search.store.paths import study_dir
 from search.study import runner
-from search.study.workers import worker_argv, worker_envs
+from search.study.workers import worker_envs
 from tests.conftest import SMALL_STUDY, popen_cli, run_cli, wait_for_file, write_study
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -33,13 +33,6 @@ def test_each_worker_gets_its_own_gpu_or_its_share_of_cores():
     assert [e[THREADS_ENV] for e in cpu] == ["4", "4"] and all(
         "CUDA_VISIBLE_DEVICES" not in e for e in cpu
     )
-    assert worker_argv(["run", "--study", "x", "--workers", "3", "--seed", "1"]) == [
-        "run",
-        "--study",
-        "x",
-        "--seed",
-        "1",
-    ]
 
 
 def _check_study(study: optuna.Study, n: int, run_dir: Path) -> None:
@@ -189,10 +182,10 @@ def test_a_trial_created_past_the_total_by_a_race_stands_down(tmp_path: Path, mo
     study = optuna.create_study(study_name="race", storage=storage, direction="maximize")
     study.tell(study.ask(), 0.5)
     other = study.ask()  # another worker's trial, created after this worker read the totals
-    real_counts = runner._counts
+    real_counts = runner.finished_and_running
     # The stale view, as this worker read it before the other worker created its trial.
     monkeypatch.setattr(
-        runner, "_counts", lambda s: (1, 0) if len(s.trials) == 2 else real_counts(s)
+        runner, "finished_and_running", lambda s: (1, 0) if len(s.trials) == 2 else real_counts(s)
     )
     finisher = threading.Timer(1.0, lambda: study.tell(other, 0.7))
     ran: list[int] = []

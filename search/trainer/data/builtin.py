@@ -64,7 +64,7 @@ def channel_stats(
 
 def load_builtin(config: DataConfig, generator: torch.Generator) -> Dataset:
     images, labels, classes = _mnist()
-    if config.name == "mnist-longtail":
+    if config.source == "mnist-longtail":
         keep = _long_tail(labels, config.imbalance, generator)
         images, labels = images[keep], labels[keep]
     size = config.image_size or images.shape[-1]

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Literal
 
-from search.errors import shown
-from search.registry import UnknownNameError
 from search.yaml_dataclasses import FieldError, check_seed
-
-BUILTIN_DATASETS = ("mnist", "mnist-longtail")
 
 
 @dataclass(frozen=True)
 class DataConfig:
     """Which images to train on, how to split them, and how to read them."""
 
-    name: str = "mnist"
-    """A built-in dataset (mnist, mnist-longtail); set automatically for `path` and `csv`."""
+    name: str | None = None
+    """The data source (`sources.SOURCES`): mnist or mnist-longtail (built in), folder (`path`)
+    or csv (`csv`); unset, csv when `csv` is given, folder when `path` is, else mnist."""
     path: str | None = None
     """An ImageFolder (a sub-directory of images per class), or a pre-split root holding
     train/ and val/ (or validation/), and optionally test/, each an ImageFolder."""
@@ -61,34 +57,10 @@ class DataConfig:
         check_seed("seed", self.seed)
         if self.path is not None and self.csv is not None:
             raise FieldError("csv", "give either path or csv, not both")
-        source = self.path if self.path is not None else self.csv
-        if source is not None:
-            if self.name not in ("mnist", "folder", "csv"):
-                raise FieldError(
-                    "name",
-                    f"give either a built-in name or a path, not both (got {shown(self.name)})",
-                )
-            object.__setattr__(self, "name", "folder" if self.path is not None else "csv")
-            exists = os.path.isdir if self.path is not None else os.path.isfile
-            if not exists(source):
-                kind = "directory" if self.path is not None else "file"
-                raise FieldError(
-                    "path" if self.path is not None else "csv", f"no such {kind}: {shown(source)}"
-                )
-        elif self.name in ("folder", "csv"):
-            raise FieldError(
-                "path" if self.name == "folder" else "csv",
-                f"is required when name is {self.name!r}",
-            )
-        elif self.name not in BUILTIN_DATASETS:
-            err = UnknownNameError("dataset", self.name, list(BUILTIN_DATASETS))
-            raise FieldError("name", str(err))
         if self.image_size is not None and not 8 <= self.image_size <= 1024:
             raise FieldError("image_size", f"must be between 8 and 1024, got {self.image_size}")
         if self.channels not in (None, 1, 3):
             raise FieldError("channels", f"must be 1 or 3, got {self.channels}")
-        if self.name in BUILTIN_DATASETS and self.channels == 3:
-            raise FieldError("channels", "the built-in MNIST has 1 channel")
         for name in ("val_fraction", "test_fraction"):
             value = getattr(self, name)
             if not 0.0 < value < 0.5:
@@ -107,3 +79,10 @@ class DataConfig:
             raise FieldError("workers", f"must be >= 0, got {self.workers}")
         if not self.label_columns:
             raise FieldError("label_columns", "must name at least one column")
+
+    @property
+    def source(self) -> str:
+        """The data source's name: `name`, or the one the given keys imply."""
+        if self.name is not None:
+            return self.name
+        return "csv" if self.csv is not None else "folder" if self.path is not None else "mnist"

@@ -26,8 +26,8 @@ class ThreadChoice:
 
     PIL lets go of the GIL while it decodes and resizes, so photos decode up to 2x faster on
     two threads; but small or flat images spend most of their time in Python around those calls,
-    where threads only take turns at the GIL (2.7x slower on the suite's 24 px PNGs; README,
-    Speed: `make bench`'s decode figure). The image size alone does not tell which, so the
+    where threads only take turns at the GIL (slower on the suite's 24 px PNGs; `make bench`'s
+    decode figure, docs/benchmarks.md). The image size alone does not tell which, so the
     first chunks try both: one thread (untimed: it pays for warming up codecs and caches),
     then the pool and one thread twice each, timed, the faster of each pair kept against a
     moment's stall of the machine; the rest use the faster. Images that took under

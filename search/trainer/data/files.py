@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import torch
 
@@ -11,11 +12,13 @@ from search.trainer.data.dataset import Dataset, choose_cache
 from search.trainer.data.decode import decode_all
 from search.trainer.data.errors import DataError
 from search.trainer.data.pipeline import MemorySplit, StreamSplit, open_image, read_header
-from search.trainer.data.sources import list_samples
+from search.trainer.data.samples import Samples
 from search.trainer.data.splits import assign
 
 
-def load_files(config: DataConfig, generator: torch.Generator) -> Dataset:
+def load_files(
+    config: DataConfig, generator: torch.Generator, list_samples: Callable[[DataConfig], Samples]
+) -> Dataset:
     from search.trainer.data.augment import eval_transform
 
     assert config.image_size and config.mean and config.std

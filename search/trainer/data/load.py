@@ -1,25 +1,45 @@
-"""Load a dataset once per process; every trial of a worker reuses it."""
+"""Load a dataset: a built-in one, or a file source's images, read and split."""
 
 from __future__ import annotations
 
-import functools
+from collections import OrderedDict
 
 import torch
 
 from search.trainer.data.builtin import load_builtin
-from search.trainer.data.config import BUILTIN_DATASETS, DataConfig
+from search.trainer.data.config import DataConfig
 from search.trainer.data.dataset import Dataset
 from search.trainer.data.files import load_files
+from search.trainer.data.resolve import resolve_data_config
+from search.trainer.data.sources import source_of
 
 
-@functools.lru_cache(maxsize=4)
 def load_dataset(config: DataConfig) -> Dataset:
-    """Read and split once per process; every trial of a worker reuses the result.
-
-    `config` is resolved (see resolve_data_config): a user dataset's size and normalisation
-    are known.
-    """
+    """Read and split the images `config` names (resolved: see resolve_data_config)."""
     generator = torch.Generator().manual_seed(config.seed)
-    if config.name in BUILTIN_DATASETS:
+    info = source_of(config)
+    if info.list_samples is None:
         return load_builtin(config, generator)
-    return load_files(config, generator)
+    return load_files(config, generator, info.list_samples)
+
+
+class Datasets:
+    """The datasets of one process, each loaded once: every trial of a worker reuses them.
+
+    Trials of different models may need different input sizes, so there can be several; the
+    least recently used goes when more than `keep` would be held.
+    """
+
+    def __init__(self, keep: int = 4) -> None:
+        self.keep = keep
+        self._loaded: OrderedDict[DataConfig, Dataset] = OrderedDict()
+
+    def get(self, data: DataConfig, model: str) -> Dataset:
+        """The dataset `data` gives for `model` (whose pretrained config fills its input size)."""
+        resolved = resolve_data_config(data, model)
+        if resolved not in self._loaded:
+            self._loaded[resolved] = load_dataset(resolved)
+            while len(self._loaded) > self.keep:
+                self._loaded.popitem(last=False)
+        self._loaded.move_to_end(resolved)
+        return self._loaded[resolved]

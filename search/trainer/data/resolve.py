@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from search.trainer.data.config import BUILTIN_DATASETS, DataConfig
+from search.trainer.data.config import DataConfig
+from search.trainer.data.sources import SOURCES
 
 
 def resolve_data_config(data: DataConfig, model: str) -> DataConfig:
@@ -14,7 +15,7 @@ def resolve_data_config(data: DataConfig, model: str) -> DataConfig:
     pretrained weights expect their own. A single-channel dataset takes the mean of the
     model's per-channel values. The built-in MNIST keeps its 28 px and its own statistics.
     """
-    if data.name in BUILTIN_DATASETS:
+    if SOURCES.get(data.source).builtin:
         return data
     import timm.data
     from timm.models import get_pretrained_cfg

@@ -73,8 +73,10 @@ def test_mixup_makes_soft_targets_and_trains():
 
 @pytest.mark.parametrize("loss", ["focal", "soft_f1", "weighted_ce"])
 def test_soft_targets_with_a_hard_target_loss_are_a_config_error(loss):
+    from search.trainer.checks import check_names
+
     with pytest.raises(FieldError) as err:
-        TrainConfig(mixup=0.2, loss=loss)
+        check_names(TrainConfig(mixup=0.2, loss=loss))
     assert err.value.field == "loss" and "soft targets" in err.value.message
 
 
