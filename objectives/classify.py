@@ -59,10 +59,10 @@ class ClassifyObjective:
 
     def _train(self, trial: optuna.Trial, config: TrainConfig) -> float | tuple[float, float]:
         metric, single = self.config.metric, self.config.cost_objective is None
-        trainer = Trainer(config, self.datasets.get(config.data, config.model))
+        trainer = Trainer(config, self.datasets.get(config.data, config.model), metric=metric)
         data = trainer.dataset
         attrs.record_start(trial, placement(trainer), data.cache, data.cache_reason, data.skipped)
-        fit = FitRecord(trainer, metric)
+        fit = FitRecord(trainer)
         # Optuna prunes single-objective studies only; the starting trials are the floor.
         may_prune = single and attrs.START not in trial.user_attrs
         for result in fit.epochs(lambda value: self.keeper.could_be_best(trial.study, value)):

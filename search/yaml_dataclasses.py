@@ -156,6 +156,14 @@ def from_mapping(cls: type[T], data: Any, *, source: str, prefix: str = "") -> T
     for raw_key, value in data.items():
         key = str(raw_key)
         if key not in fields:
+            renamed = getattr(cls, "RENAMED", {}).get(key)
+            if renamed is not None:
+                raise ConfigError(
+                    source,
+                    _join(prefix, key),
+                    f"unknown key (did you mean {renamed!r}? it is named as timm's train.py "
+                    "names it)",
+                )
             names = list(fields)
             raise ConfigError(
                 source,

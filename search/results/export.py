@@ -1,10 +1,11 @@
 """The best trial's complete training config as a YAML file for `search train` and timm.
 
-Every key that timm's `train.py` has is written under its own name, with the value that
-reproduces the trial there (`sched: constant` for no schedule, `no_aug` when nothing was
-augmented, the input size and normalisation the trial used). The keys only `search` reads sit
-under one `search:` key, which no `train.py` argument can collide with. The header says what
-`train.py` cannot reproduce.
+Every top-level key is an argument of timm's `train.py`, under its own name, with the value
+that reproduces the trial there: every hyperparameter and augmentation setting (so none of
+train.py's own defaults leaks in), the scheduler by timm's name, the input size, crop and
+normalisation the trial used. What only `search` reads (its losses, the data, the study's
+metric) sits under one `search:` key, which no train.py argument can collide with. The header
+says, in plain words, what train.py still does differently.
 """
 
 from __future__ import annotations
@@ -15,38 +16,68 @@ from typing import Any
 
 import yaml
 
-TIMM_KEYS = (
+from search.trainer.losses import LOSSES
+from search.trainer.metric_registry import METRICS
+from search.trainer.schedule import SCHEDULERS
+
+TRAIN_PY_KEYS = (
     "model",
+    "pretrained",
+    "pretrained_path",
+    "drop",
+    "drop_path",
+    "drop_block",
     "opt",
     "lr",
     "weight_decay",
     "momentum",
+    "layer_decay",
+    "clip_grad",
+    "clip_mode",
     "sched",
     "decay_epochs",
     "decay_rate",
     "patience_epochs",
     "min_lr",
     "warmup_epochs",
+    "warmup_lr",
     "smoothing",
     "batch_size",
     "epochs",
     "seed",
     "hflip",
     "vflip",
+    "scale",
+    "ratio",
     "color_jitter",
     "aa",
     "reprob",
     "mixup",
     "cutmix",
 )
-"""TrainConfig keys that are timm train.py arguments of the same meaning."""
-DERIVED_KEYS = ("no_aug", "img_size", "in_chans", "crop_pct", "mean", "std", "interpolation")
-"""train.py arguments the export adds from the trial's data, and `search train` ignores."""
-AUGMENT_KEYS = ("hflip", "vflip", "scale", "ratio", "color_jitter", "aa")
+"""TrainConfig keys that are timm train.py arguments of the same name and meaning."""
+FIXED_KEYS = {"cooldown_epochs": 0, "warmup_prefix": False, "channels_last": True}
+"""train.py arguments that `search` never changes, written as it trains."""
+DERIVED_KEYS = (
+    "no_aug",
+    "img_size",
+    "input_size",
+    "in_chans",
+    "crop_pct",
+    "mean",
+    "std",
+    "interpolation",
+    "train_interpolation",
+    "eval_metric",
+    "device",
+    "torchcompile",
+    *FIXED_KEYS,
+)
+"""train.py arguments the export adds from the trial's data and run, and `search train` reads
+from its own config instead."""
 SEARCH_KEY = "search"
-TIMM_LOSSES = {"ce": "cross-entropy", "label_smoothing": "label-smoothing cross-entropy"}
-SCHED_NAMES = {"none": "constant"}
-"""Our scheduler names that timm spells otherwise."""
+TIMM_MIN_VERSION = "1.0.31"
+"""The timm whose train.py takes every exported value (`sched: constant` is new in 1.0.31)."""
 
 
 def export_mapping(
@@ -54,34 +85,46 @@ def export_mapping(
     preprocess: dict[str, Any] | None = None,
     metric: str | None = None,
 ) -> dict[str, Any]:
-    """timm's keys at the top, what only `search` reads under `search:` (with the study's
+    """train.py's keys at the top, what only `search` reads under `search:` (with the study's
     metric, which `search train` keeps its best checkpoint by)."""
     config = dict(train_config)
     if config["loss"] != "label_smoothing":
-        config["smoothing"] = 0.0  # timm applies `smoothing` to every cross-entropy
-    timm = {key: config.pop(key) for key in TIMM_KEYS}
-    timm["sched"] = SCHED_NAMES.get(timm["sched"], timm["sched"])
-    for key in ("scale", "ratio"):  # RandomResizedCrop's ranges: unset, the whole image is kept
-        value = config.pop(key, None)
-        if value is not None:
-            timm[key] = value
-    if not any(train_config.get(key) for key in AUGMENT_KEYS):
-        timm["no_aug"] = True  # train.py would otherwise crop, flip and jitter by default
+        config["smoothing"] = 0.0  # train.py applies `smoothing` to every cross-entropy
+    timm = {key: config.pop(key) for key in TRAIN_PY_KEYS}
+    timm["sched"] = SCHEDULERS.get(timm["sched"]).timm
+    timm["scale"], timm["ratio"] = list(timm["scale"]), list(timm["ratio"])
+    if timm["pretrained_path"] is None:
+        timm.pop("pretrained_path")
+    else:
+        timm["pretrained"] = True  # train.py loads --pretrained-path only with --pretrained
+    augmented = any(
+        train_config.get(key) for key in ("hflip", "vflip", "color_jitter", "aa", "reprob")
+    ) or any(list(train_config.get(key) or (1.0, 1.0)) != [1.0, 1.0] for key in ("scale", "ratio"))
+    # train.py would otherwise crop, flip and jitter by its own defaults; with no_aug it also
+    # turns random erasing off, so reprob counts as augmentation here.
+    timm["no_aug"] = not augmented
+    timm.update(FIXED_KEYS)
     if preprocess is not None:
+        size = preprocess["size"]
+        if isinstance(size, int):
+            timm["img_size"] = size
+        else:  # (H, W): train.py takes a non-square input as --input-size C H W
+            timm["input_size"] = [preprocess["channels"], *size]
         timm.update(
-            img_size=preprocess["size"],
             in_chans=preprocess["channels"],
             crop_pct=preprocess["crop_pct"],
             mean=list(preprocess["mean"]),
             std=list(preprocess["std"]),
             interpolation=preprocess["interpolation"],
+            train_interpolation=preprocess["interpolation"],
         )
-    # timm's train.py has --device (default cuda); "auto" would break it, and is our default.
-    if config.get("device") == "auto":
-        config.pop("device")
-    for key, default in (("weights", None), ("compile", False)):
-        if config.get(key) == default:
-            config.pop(key)
+    if metric == "val_loss":
+        timm["eval_metric"] = "loss"  # train.py's own name for the same choice
+    device = config.pop("device", "auto")
+    if device != "auto":  # train.py has no "auto" (our default); it defaults to cuda
+        timm["device"] = device
+    if config.pop("compile", False):
+        timm["torchcompile"] = "inductor"
     if metric is not None:
         config = {"metric": metric, **config}
     return {**timm, SEARCH_KEY: config}
@@ -98,25 +141,41 @@ def import_mapping(exported: dict[str, Any]) -> dict[str, Any]:
     if SEARCH_KEY not in exported:
         return exported  # a plain TrainConfig mapping
     config = {k: v for k, v in exported.items() if k not in (*DERIVED_KEYS, SEARCH_KEY)}
-    timm_to_ours = {v: k for k, v in SCHED_NAMES.items()}
-    config["sched"] = timm_to_ours.get(config.get("sched"), config.get("sched"))
-    if config["sched"] is None:
-        config.pop("sched")
+    if "device" in exported:
+        config["device"] = exported["device"]
+    if exported.get("torchcompile"):
+        config["compile"] = True
+    if config.get("pretrained_path") is not None:
+        config["pretrained"] = False  # the file is what loads; --pretrained only enables it
     search = {k: v for k, v in (exported[SEARCH_KEY] or {}).items() if k != "metric"}
     return {**config, **search}
 
 
-def _caveats(config: dict[str, Any]) -> list[str]:
-    """What timm's train.py does differently with this file."""
+def differences(config: dict[str, Any], metric: str | None) -> list[str]:
+    """What timm's train.py does differently with this file, in plain words; nothing else."""
     search = config[SEARCH_KEY]
-    loss = search["loss"]
+    loss = LOSSES.get(search["loss"])
     notes = []
-    if loss not in TIMM_LOSSES:
-        notes.append(f"timm has no {loss} loss: train.py trains cross-entropy instead")
-    if config["sched"] == "plateau":
-        notes.append("train.py steps plateau on top-1 accuracy, this study on macro-F1")
-    notes.append("train.py keeps its best checkpoint by top-1 accuracy, search by macro-F1")
-    notes.append(f"data: point --data-dir at the images ({_data_source(search.get('data', {}))})")
+    if loss.timm is None:
+        notes.append(f"timm has no {loss.name} loss ({loss.description}): train.py trains "
+                     "cross-entropy instead")
+    watched = metric or "val_macro_f1"
+    if metric != "val_loss":
+        attribute = METRICS.get(watched).attribute
+        if config["sched"] == "plateau":
+            notes.append(f"train.py steps plateau on top-1 accuracy, this study on {attribute}")
+        notes.append(f"train.py keeps its best checkpoint by top-1 accuracy, search by {attribute}")
+    notes.append(
+        "search trains with bf16 autocast on CUDA (add --amp --amp-dtype bfloat16) and in "
+        "float32 on the CPU"
+    )
+    data = search.get("data", {})
+    notes.append(f"data: point --data-dir at the images ({_data_source(data)})")
+    if data.get("path") and data.get("test_fraction"):
+        notes.append(
+            "where the folder has no test/ split, search trained on train/ less the "
+            f"{data['test_fraction']:g} it held out for test; train.py trains on all of train/"
+        )
     return notes
 
 
@@ -138,7 +197,9 @@ def export_text(record: dict[str, Any], preprocess: dict[str, Any] | None = None
         "# Train:  search train --config THIS.yaml",
         f"# timm:   python train.py --config THIS.yaml --data-dir DIR --num-classes {classes} "
         "--device cpu (or cuda)",
-        *(f"#   - {note}" for note in _caveats(config)),
+        f"#         (train.py is in timm's repository, not in its wheel: timm >= {TIMM_MIN_VERSION})",
+        "# What train.py does differently:",
+        *(f"#   - {note}" for note in differences(config, record["metric"])),
     ]
     return "\n".join(header) + "\n" + yaml.safe_dump(config, sort_keys=False)
 

@@ -76,10 +76,10 @@ def train_final(
             f"--out {out}: is a study's run directory (trials/ and a best link live there); "
             "train into another directory"
         )
-    trainer = Trainer(config)
+    trainer = Trainer(config, metric=metric)
     last = out / "last" / LAST_STATE
     history_file = out / "history.json"
-    fit = FitRecord(trainer, metric)
+    fit = FitRecord(trainer)
     if resume and last.is_file():
         try:
             trainer.load_training_state(torch.load(last, map_location="cpu", weights_only=True))
@@ -99,7 +99,6 @@ def train_final(
         )
         fit = FitRecord(
             trainer,
-            metric,
             history=history,
             best_value=saved.get("value"),
             best_epoch=saved.get("epoch", 0),

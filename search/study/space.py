@@ -171,7 +171,7 @@ def first_trial_params(
     defaults = {f.name: f.default for f in fields(train)}
     given = given_keys(train)
     recipe = dict(recipe)
-    if train.pretrained or train.weights:
+    if train.pretrained or train.pretrained_path:
         recipe["lr"] = FINE_TUNING_LR
     fixed = {}
     for name in space:

@@ -16,7 +16,8 @@ from search.trainer.data.resolve import resolve_data_config
 from search.trainer.data.sources import check_data_config
 from search.trainer.losses import LOSSES
 from search.trainer.model import check_model_name
-from search.trainer.optim import OPTIMIZERS, SCHEDULERS
+from search.trainer.optim import OPTIMIZERS
+from search.trainer.schedule import SCHEDULERS
 from search.yaml_dataclasses import FieldError
 
 NAMED: dict[str, Registry] = {"opt": OPTIMIZERS, "sched": SCHEDULERS, "loss": LOSSES}
@@ -42,8 +43,8 @@ def check_names(config: TrainConfig) -> None:
             f"mixup and cutmix make soft targets, which loss {config.loss} cannot take; "
             f"use {takes}",
         )
-    if config.weights is not None and not os.path.isfile(config.weights):
-        raise FieldError("weights", f"no such file: {shown(config.weights)}")
+    if config.pretrained_path is not None and not os.path.isfile(config.pretrained_path):
+        raise FieldError("pretrained_path", f"no such file: {shown(config.pretrained_path)}")
     try:
         check_data_config(config.data)
     except FieldError as err:

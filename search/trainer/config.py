@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import ClassVar, Literal
 
 from search.errors import shown
 from search.trainer.data.config import DataConfig
@@ -20,17 +21,27 @@ __all__ = ["SEARCHABLE", "DataConfig", "TrainConfig"]
 class TrainConfig:
     """One training run, fully resolved: what `search export` writes and `search train` reads."""
 
+    RENAMED: ClassVar[dict[str, str]] = {
+        "drop_rate": "drop",
+        "drop_path_rate": "drop_path",
+        "weights": "pretrained_path",
+    }
+    """Keys of earlier versions, now named as timm's train.py names them."""
+
     model: str = "test_resnet"
     """Any timm model name; searchable, with conditions on it (when: {model: [...]})."""
     pretrained: bool = False
     """Start from timm's pretrained weights (downloaded by timm, so online, or from its cache)."""
-    weights: str | None = None
-    """A local weights file (.safetensors or .pth) to start from, loaded by timm's own
-    pretrained loader: the classifier is replaced when the classes differ. Works offline."""
-    drop_rate: float = 0.0
-    """Dropout before the classifier (timm's drop_rate)."""
-    drop_path_rate: float = 0.0
-    """Stochastic depth (timm's drop_path_rate), for models that have it."""
+    pretrained_path: str | None = None
+    """A local weights file (.safetensors or .pth) to start from, as train.py's
+    --pretrained-path: loaded by timm's pretrained loader, the classifier replaced for the
+    task's classes. Works offline."""
+    drop: float = 0.0
+    """Dropout before the classifier (train.py's --drop, timm's drop_rate)."""
+    drop_path: float = 0.0
+    """Stochastic depth (train.py's --drop-path), for models that have it."""
+    drop_block: float = 0.0
+    """DropBlock (train.py's --drop-block), for models that have it."""
     data: DataConfig = field(default_factory=DataConfig)
     epochs: int = 5
     batch_size: int = 64
@@ -39,23 +50,26 @@ class TrainConfig:
     weight_decay: float = 0.0
     momentum: float = 0.9
     """Used by sgd, momentum and rmsprop."""
-    sched: str = "none"
-    """none, step (StepLR), cosine (CosineAnnealingLR) or plateau (ReduceLROnPlateau)."""
+    sched: str = "constant"
+    """constant, step, cosine or plateau: timm's schedulers, as train.py builds them
+    (trainer/schedule.py)."""
     decay_epochs: int = 2
-    """StepLR's step_size."""
+    """step: epochs between decays."""
     decay_rate: float = 0.1
-    """StepLR's gamma and ReduceLROnPlateau's factor."""
+    """step and plateau: the factor of each decay."""
     patience_epochs: int = 1
-    """ReduceLROnPlateau's patience."""
+    """plateau: epochs without a gain in the study's metric before a decay."""
     min_lr: float = 0.0
-    """CosineAnnealingLR's eta_min and ReduceLROnPlateau's min_lr."""
+    """cosine and plateau: the lowest learning rate."""
     warmup_epochs: int = 0
-    """Epochs of linear warmup from warmup_lr to lr, before the scheduler takes over."""
+    """Epochs of linear warmup from warmup_lr, inside the schedule's epochs (as in timm)."""
     warmup_lr: float = 1e-5
     layer_decay: float | None = None
     """Layer-wise LR decay (timm's optimizer factory): earlier layers learn slower."""
     clip_grad: float | None = None
-    """Clip the gradient norm to this value."""
+    """Clip gradients to this value (train.py's --clip-grad), as clip_mode says."""
+    clip_mode: Literal["norm", "value", "agc"] = "norm"
+    """norm (the gradient norm), value (each gradient) or agc (adaptive, the head excluded)."""
     loss: str = "ce"
     """ce, label_smoothing, focal, soft_f1 or weighted_ce."""
     smoothing: float = 0.1
@@ -67,10 +81,11 @@ class TrainConfig:
     hflip: float = 0.0
     """Probability of a horizontal flip (timm's hflip); no augmentation unless a key is set."""
     vflip: float = 0.0
-    scale: tuple[float, ...] | None = None
-    """RandomResizedCrop's range of areas, e.g. [0.08, 1.0]; unset, the whole image is kept."""
-    ratio: tuple[float, ...] | None = None
-    """RandomResizedCrop's range of aspect ratios, e.g. [0.75, 1.33]."""
+    scale: tuple[float, ...] = (1.0, 1.0)
+    """RandomResizedCrop's range of areas, e.g. [0.08, 1.0] (timm's); the default keeps the
+    whole image."""
+    ratio: tuple[float, ...] = (1.0, 1.0)
+    """RandomResizedCrop's range of aspect ratios, e.g. [0.75, 1.33] (timm's)."""
     color_jitter: float = 0.0
     aa: str | None = None
     """timm's AutoAugment or RandAugment policy, e.g. rand-m9-mstd0.5."""
@@ -128,7 +143,7 @@ class TrainConfig:
                 raise FieldError(name, f"must be >= 0, got {getattr(self, name)}")
         for name, high in (("scale", 1.0), ("ratio", 100.0)):
             value = getattr(self, name)
-            if value is not None and not (len(value) == 2 and 0 < value[0] <= value[1] <= high):
+            if not (len(value) == 2 and 0 < value[0] <= value[1] <= high):
                 raise FieldError(name, f"must be [low, high] with 0 < low <= high <= {high:g}")
         if not 0 <= self.warmup_epochs < self.epochs:
             raise FieldError(
@@ -137,7 +152,7 @@ class TrainConfig:
             )
         if not 0 < self.warmup_lr:
             raise FieldError("warmup_lr", f"must be > 0, got {self.warmup_lr}")
-        for name in ("drop_rate", "drop_path_rate"):
+        for name in ("drop", "drop_path", "drop_block"):
             if not 0 <= getattr(self, name) < 1:
                 raise FieldError(name, f"must be >= 0 and < 1, got {getattr(self, name)}")
         if self.layer_decay is not None and not 0 < self.layer_decay <= 1:
@@ -155,6 +170,6 @@ class TrainConfig:
 SEARCHABLE = tuple(
     f.name
     for f in dataclasses.fields(TrainConfig)
-    if f.name not in ("weights", "data", "device", "compile", "scale", "ratio", "given_keys")
+    if f.name not in ("pretrained_path", "data", "device", "compile", "scale", "ratio", "given_keys")
 )
 """TrainConfig fields that a study's search space may name."""

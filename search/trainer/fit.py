@@ -12,7 +12,8 @@ from search.trainer.metrics import Metrics, resampled_se
 
 
 class FitRecord:
-    """The history of one run and its best epoch by `metric` (a key of `EpochResult.record()`).
+    """The history of one run and its best epoch by the trainer's metric (a key of
+    `EpochResult.record()`: the study's).
 
     `epochs()` trains; after each epoch, `improved` says whether it became the best, and then
     `best_weights` holds its weights when `keep_weights(value)` asked for them.
@@ -21,15 +22,14 @@ class FitRecord:
     def __init__(
         self,
         trainer: Trainer,
-        metric: str,
         *,
         history: list[dict[str, Any]] | None = None,
         best_value: float | None = None,
         best_epoch: int = 0,
     ) -> None:
         self.trainer = trainer
-        self.metric = metric
-        self.maximize = METRICS.get(metric).direction == "maximize"
+        self.metric = trainer.metric
+        self.maximize = METRICS.get(self.metric).direction == "maximize"
         self.history = list(history or [])
         self.best_value = best_value
         self.best_epoch = best_epoch

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
-import os
 import random
 import time
 from collections.abc import Iterator
@@ -20,10 +19,13 @@ from search.trainer.data.dataset import Dataset
 from search.trainer.data.feed import Feed
 from search.trainer.data.load import load_dataset
 from search.trainer.data.resolve import resolve_data_config
+from search.trainer.device import peak_memory_bytes, select_device
 from search.trainer.losses import create_loss
+from search.trainer.metric_registry import METRICS
 from search.trainer.metrics import ConfusionCounter, Metrics
 from search.trainer.model import create_model, load_weights_into
-from search.trainer.optim import create_optimizer, create_scheduler
+from search.trainer.optim import clip_gradients, create_optimizer
+from search.trainer.schedule import Schedule
 
 MIN_MICRO_BATCH = 2
 """The smallest micro-batch an out-of-memory retry goes down to."""
@@ -57,17 +59,15 @@ class EpochResult:
         }
 
 
-def select_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 class Trainer:
     """Trains one model under one TrainConfig. Knows nothing of search: the caller drives `fit`."""
 
-    def __init__(self, config: TrainConfig, dataset: Dataset | None = None) -> None:
+    def __init__(
+        self, config: TrainConfig, dataset: Dataset | None = None, *, metric: str = "val_macro_f1"
+    ) -> None:
         self.config = config
+        self.metric = metric
+        """The validation metric a plateau schedule watches (the study's), a record() key."""
         self.dataset = (
             dataset
             if dataset is not None
@@ -82,9 +82,10 @@ class Trainer:
             num_classes=self.dataset.num_classes,
             in_chans=self.dataset.in_chans,
             pretrained=config.pretrained,
-            weights=config.weights,
-            drop_rate=config.drop_rate,
-            drop_path_rate=config.drop_path_rate,
+            weights=config.pretrained_path,
+            drop_rate=config.drop,
+            drop_path_rate=config.drop_path,
+            drop_block_rate=config.drop_block,
             image_size=self.dataset.size,
         ).to(self.device)
         # Channels-last suits cuDNN and oneDNN alike: on 2 CPU cores, with the fused optimizer,
@@ -98,7 +99,9 @@ class Trainer:
             torch.nn.CrossEntropyLoss().to(self.device) if mixes(config) else self.loss_fn
         )
         self.optimizer = create_optimizer(self.model, config)
-        self.scheduler = create_scheduler(self.optimizer, config)
+        self.scheduler = Schedule(
+            self.optimizer, config, maximize=METRICS.get(metric).direction == "maximize"
+        )
         self.generator = torch.Generator().manual_seed(config.seed)
         self.feed = Feed(config, self.dataset, self.device, self.generator)
         self.epoch = 0
@@ -117,7 +120,9 @@ class Trainer:
 
     @property
     def lr(self) -> float:
-        return self.optimizer.param_groups[0]["lr"]
+        """The mean learning rate over the parameter groups, as train.py logs it."""
+        groups = self.optimizer.param_groups
+        return sum(group["lr"] for group in groups) / len(groups)
 
     def train_one_epoch(self) -> float:
         """Train one pass over the training split; returns the mean training loss.
@@ -176,18 +181,13 @@ class Trainer:
         return mean_loss
 
     def _optimizer_step(self) -> None:
-        if self.config.clip_grad is not None:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad)
+        clip_gradients(self.model, self.config)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
 
     def cost(self) -> dict[str, float]:
         """What training has cost so far: seconds, throughput, peak memory, parameters."""
-        if self.cuda:
-            peak = torch.cuda.max_memory_allocated(self.device)
-        else:  # the process's resident memory now: CPU training has no allocator peak to read
-            with open("/proc/self/statm") as f:
-                peak = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        peak = peak_memory_bytes(self.device)
         return {
             "train_seconds": round(self.train_seconds, 3),
             "images_per_second": round(self.images_trained / max(self.train_seconds, 1e-9), 1),
@@ -213,7 +213,7 @@ class Trainer:
             lr = self.lr
             train_loss = self.train_one_epoch()
             val = self.evaluate("val")
-            self.scheduler.step(val.macro_f1)
+            self.scheduler.step(val.value(self.metric))
             self.epoch += 1
             yield EpochResult(self.epoch, train_loss, lr, val, time.perf_counter() - start)
 

@@ -63,21 +63,14 @@ def load_weights_into(model: nn.Module, state: dict[str, torch.Tensor], source: 
         ) from None
 
 
-def _overlay(name: str, weights: str) -> dict:
-    """timm's pretrained config pointed at a local file.
+def _overlay(weights: str) -> dict:
+    """timm's pretrained config pointed at a local file, as train.py's --pretrained-path builds it.
 
-    The file's own number of classes is declared, so that timm keeps its classifier when it
-    fits the task and starts a fresh one when it does not.
+    The classifier is always started afresh (timm's num_classes=-1, as train.py sets it), so a
+    trial and train.py begin from the same weights even when the file's head would fit.
     """
-    from timm.models import get_pretrained_cfg
-
-    state = load_state_dict(weights)  # refuses a file that would run code before timm reads it
-    overlay = {"file": weights}
-    cfg = get_pretrained_cfg(name)
-    classifier = cfg.classifier if cfg is not None else None
-    if isinstance(classifier, str) and f"{classifier}.weight" in state:
-        overlay["num_classes"] = state[f"{classifier}.weight"].shape[0]
-    return overlay
+    load_state_dict(weights)  # refuses a file that would run code before timm reads it
+    return {"file": weights, "num_classes": -1}
 
 
 def create_model(
@@ -89,6 +82,7 @@ def create_model(
     weights: str | None = None,
     drop_rate: float = 0.0,
     drop_path_rate: float = 0.0,
+    drop_block_rate: float = 0.0,
     image_size: int | None = None,
 ) -> nn.Module:
     """A timm model: random, timm's pretrained weights, or a local weights file.
@@ -108,8 +102,10 @@ def create_model(
         kwargs["drop_rate"] = drop_rate
     if drop_path_rate:
         kwargs["drop_path_rate"] = drop_path_rate
+    if drop_block_rate:
+        kwargs["drop_block_rate"] = drop_block_rate
     if weights is not None:
-        kwargs["pretrained_cfg_overlay"] = _overlay(name, weights)
+        kwargs["pretrained_cfg_overlay"] = _overlay(weights)
     if not (pretrained or weights is not None):
         return timm.create_model(name, **kwargs)
     try:
@@ -121,5 +117,5 @@ def create_model(
         where = weights or "timm's pretrained source (the Hugging Face hub)"
         raise WeightsError(
             f"model {name}: cannot load pretrained weights from {where} ({first}); offline, "
-            "download them on a connected machine and set weights: path/to/file"
+            "download them on a connected machine and set pretrained_path: path/to/file"
         ) from None

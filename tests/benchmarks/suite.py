@@ -54,7 +54,8 @@ from search.trainer.data.sources import SOURCES
 from search.trainer.losses import create_loss
 from search.trainer.metrics import ConfusionCounter
 from search.trainer.model import create_model
-from search.trainer.optim import create_optimizer, create_scheduler
+from search.trainer.optim import create_optimizer
+from search.trainer.schedule import Schedule
 from search.yaml_dataclasses import from_mapping
 from tests.shapes import make_hard_shapes, make_shapes
 
@@ -308,7 +309,7 @@ def plain_training(
     torch.manual_seed(config.seed)
     model = create_model(config.model, num_classes=classes, in_chans=dataset.channels)
     optimizer = create_optimizer(model, config, fused=False)  # as a script gets it
-    scheduler = create_scheduler(optimizer, config)
+    scheduler = Schedule(optimizer, config)
     loss_fn = create_loss(config, dataset.class_counts())
     scores = []
     for _ in range(config.epochs):

@@ -37,10 +37,14 @@ def test_local_weights_are_the_starting_weights_and_the_head_is_new(tmp_path):
     assert torch.allclose(gray.state_dict()[first], state[first].sum(dim=1, keepdim=True))
 
 
-def test_a_head_that_fits_is_kept(tmp_path):
+def test_the_head_is_new_even_when_it_would_fit_as_in_train_py(tmp_path):
+    # train.py's --pretrained-path forces a fresh classifier (num_classes=-1); a trial must
+    # start from the same weights as the exported run.
     path, state = _weights_file(tmp_path, num_classes=6)
     model = create_model("test_resnet", num_classes=6, in_chans=3, weights=str(path))
-    assert torch.equal(model.state_dict()["fc.weight"], state["fc.weight"])
+    own = model.state_dict()
+    assert not torch.equal(own["fc.weight"], state["fc.weight"])
+    assert torch.equal(own["conv1.0.weight"], state["conv1.0.weight"])
 
 
 def test_pretrained_weights_that_cannot_be_had_are_one_line(monkeypatch):
@@ -51,27 +55,36 @@ def test_pretrained_weights_that_cannot_be_had_are_one_line(monkeypatch):
         create_model("test_resnet", num_classes=3, in_chans=3, pretrained=True)
     message = str(err.value)
     assert message.startswith("model test_resnet: cannot load pretrained weights")
-    assert "weights: path/to/file" in message and "\n" not in message
+    assert "pretrained_path: path/to/file" in message and "\n" not in message
 
 
 def test_fine_tuning_keys_reach_the_model_and_the_step(monkeypatch):
     trainer = Trainer(
         MNIST.replace(
             model="test_vit",
-            drop_rate=0.3,
-            drop_path_rate=0.2,
+            drop=0.3,
+            drop_path=0.2,
             data=DataConfig(name="mnist-longtail", image_size=32),
         )
     )
     assert trainer.model.head_drop.p == pytest.approx(0.3)
     assert trainer.model.blocks[-1].drop_path1.drop_prob == pytest.approx(0.2)
+    import timm.utils.clip_grad
+
     clipped = []
-    real = torch.nn.utils.clip_grad_norm_
-    monkeypatch.setattr(
-        torch.nn.utils, "clip_grad_norm_", lambda p, m: clipped.append(m) or real(p, m)
-    )
-    list(Trainer(MNIST.replace(clip_grad=0.5, batch_size=256)).fit())
-    assert clipped and set(clipped) == {0.5}
+    real = timm.utils.clip_grad.dispatch_clip_grad
+
+    def spy(parameters, value, mode="norm", norm_type=2.0):
+        parameters = list(parameters)
+        clipped.append((value, mode, len(parameters)))
+        return real(parameters, value, mode=mode, norm_type=norm_type)
+
+    monkeypatch.setattr(timm.utils, "dispatch_clip_grad", spy)
+    trainer = Trainer(MNIST.replace(clip_grad=0.5, clip_mode="agc", batch_size=256, epochs=1))
+    list(trainer.fit())
+    everything = len(list(trainer.model.parameters()))
+    # train.py's clipping, with its exclusion of the head (weight and bias) for agc.
+    assert clipped and set(clipped) == {(0.5, "agc", everything - 2)}
 
 
 def test_out_of_memory_halves_the_micro_batch_and_keeps_the_effective_batch(monkeypatch):

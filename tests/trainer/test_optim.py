@@ -7,13 +7,8 @@ import torch
 from timm.optim import create_optimizer_v2
 
 from search.trainer.config import TrainConfig
-from search.trainer.optim import (
-    FUSED,
-    OPTIMIZERS,
-    SCHEDULERS,
-    create_optimizer,
-    create_scheduler,
-)
+from search.trainer.optim import FUSED, OPTIMIZERS, create_optimizer
+from search.trainer.schedule import SCHEDULERS, Schedule
 
 
 def _model() -> torch.nn.Module:
@@ -75,7 +70,7 @@ def test_momentum_reaches_the_optimizer():
 
 def _trajectory(config: TrainConfig, metrics: list[float]) -> list[float]:
     optimizer = create_optimizer(_model(), config)
-    scheduler = create_scheduler(optimizer, config)
+    scheduler = Schedule(optimizer, config)
     lrs = []
     for metric in metrics:
         lrs.append(optimizer.param_groups[0]["lr"])
@@ -84,13 +79,14 @@ def _trajectory(config: TrainConfig, metrics: list[float]) -> list[float]:
     return lrs
 
 
-def test_step_lr_trajectory():
+def test_step_trajectory():
     config = TrainConfig(opt="adam", lr=1.0, sched="step", decay_epochs=2, decay_rate=0.5, epochs=6)
     assert _trajectory(config, [0.0] * 6) == pytest.approx([1.0, 1.0, 0.5, 0.5, 0.25, 0.25])
 
 
-def test_cosine_trajectory_ends_at_min_lr():
+def test_cosine_trajectory_anneals_towards_min_lr_over_the_epochs():
     config = TrainConfig(opt="adam", lr=1.0, sched="cosine", min_lr=0.1, epochs=4)
+    # timm's cosine: lr at epoch t is min + (max - min) (1 + cos(pi t / T)) / 2.
     expected = [0.1 + 0.9 * (1 + math.cos(math.pi * t / 4)) / 2 for t in range(4)]
     assert _trajectory(config, [0.0] * 4) == pytest.approx(expected)
 
@@ -104,15 +100,18 @@ def test_plateau_steps_on_the_validation_metric():
     assert _trajectory(config, metrics) == pytest.approx([1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.25])
 
 
-def test_no_scheduler_keeps_lr():
-    assert _trajectory(TrainConfig(lr=0.3, sched="none"), [0.0] * 3) == pytest.approx([0.3] * 3)
+@pytest.mark.parametrize("sched", ["constant", "none"])
+def test_constant_keeps_lr(sched):
+    assert _trajectory(TrainConfig(lr=0.3, sched=sched), [0.0] * 3) == pytest.approx([0.3] * 3)
 
 
-def test_warmup_rises_linearly_then_the_scheduler_starts():
+def test_warmup_counts_inside_the_schedule_as_timm_does():
     config = TrainConfig(
         opt="adam", lr=1.0, sched="cosine", min_lr=0.0, epochs=6, warmup_epochs=2, warmup_lr=0.2
     )
-    cosine = [(1 + math.cos(math.pi * t / 4)) / 2 for t in range(4)]
+    # Warmup rises from warmup_lr towards lr over its epochs; the cosine runs over all six
+    # epochs from the start (not after warmup), so after warmup it is already part way down.
+    cosine = [(1 + math.cos(math.pi * t / 6)) / 2 for t in range(2, 6)]
     assert _trajectory(config, [0.0] * 6) == pytest.approx([0.2, 0.6, *cosine])
     plateau = TrainConfig(
         opt="adam",
@@ -130,10 +129,12 @@ def test_layer_decay_gives_earlier_layers_smaller_rates():
     import timm
 
     model = timm.create_model("test_vit", num_classes=3)
-    optimizer = create_optimizer(model, TrainConfig(opt="adamw", lr=1.0, layer_decay=0.5))
+    config = TrainConfig(opt="adamw", lr=1.0, layer_decay=0.5)
+    optimizer = create_optimizer(model, config)
+    Schedule(optimizer, config)  # timm's scheduler applies each group's lr_scale, as in train.py
     rates = sorted({round(g["lr"], 6) for g in optimizer.param_groups})
     assert len(rates) > 2 and rates[-1] == 1.0 and rates[0] < 0.1
 
 
 def test_every_scheduler_is_tested():
-    assert set(SCHEDULERS.names()) == {"none", "step", "cosine", "plateau"}
+    assert set(SCHEDULERS.names()) == {"constant", "none", "step", "cosine", "plateau"}

@@ -24,8 +24,8 @@ def image_augmented(config: TrainConfig) -> bool:
     return bool(
         config.hflip
         or config.vflip
-        or config.scale is not None
-        or config.ratio is not None
+        or tuple(config.scale) != (1.0, 1.0)
+        or tuple(config.ratio) != (1.0, 1.0)
         or config.color_jitter
         or config.aa
     )
@@ -54,9 +54,8 @@ def train_transform(config: TrainConfig, size: int, interpolation: str):
         size,
         is_training=True,
         use_prefetcher=True,
-        # Without `scale` the crop keeps the whole image: only what the study names changes it.
-        scale=tuple(config.scale) if config.scale is not None else (1.0, 1.0),
-        ratio=tuple(config.ratio) if config.ratio is not None else (1.0, 1.0),
+        scale=tuple(config.scale),
+        ratio=tuple(config.ratio),
         hflip=config.hflip,
         vflip=config.vflip,
         color_jitter=config.color_jitter,
