@@ -44,7 +44,7 @@ class ClassifyObjective:
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
         config = self.config.train
         try:
-            config = config.replace(**suggest(trial, self.config.space))
+            config = config.replace(**suggest(trial, self.config.space)).for_model()
             trial.set_user_attr(attrs.TRAIN_CONFIG, to_mapping(config))
             return self._train(trial, config)
         except optuna.TrialPruned:
@@ -61,7 +61,10 @@ class ClassifyObjective:
         metric, single = self.config.metric, self.config.cost_objective is None
         trainer = Trainer(config, self.datasets.get(config.data, config.model), metric=metric)
         data = trainer.dataset
-        attrs.record_start(trial, placement(trainer), data.cache, data.cache_reason, data.skipped)
+        weights = trainer.starting_weights.record()
+        attrs.record_start(
+            trial, placement(trainer), data.cache, data.cache_reason, data.skipped, weights
+        )
         fit = FitRecord(trainer)
         # Optuna prunes single-objective studies only; the starting trials are the floor.
         may_prune = single and attrs.START not in trial.user_attrs

@@ -119,18 +119,24 @@ def wait_for_file(path: Path, proc: subprocess.Popen | None = None, timeout: flo
 
 
 def image_folder(
-    root: Path, classes: dict[str, int], *, mode: str | tuple[str, ...] = "RGB", size: int = 12
+    root: Path,
+    classes: dict[str, int],
+    *,
+    mode: str | tuple[str, ...] = "RGB",
+    size: int | tuple[int, int] = 12,
 ) -> Path:
-    """Generated PNGs, a sub-directory per class; with several modes, images cycle through them."""
+    """Generated PNGs, a sub-directory per class; with several modes, images cycle through them.
+    `size` is a side, or (height, width) for portraits."""
     from PIL import Image
 
+    height, width = (size, size) if isinstance(size, int) else size
     modes = (mode,) if isinstance(mode, str) else mode
     for i, (name, n) in enumerate(classes.items()):
         (root / name).mkdir(parents=True, exist_ok=True)
         for j in range(n):
             m = modes[j % len(modes)]
             color = (i * 80, j * 10, 0) if m == "RGB" else (i * 80 + j) % 256
-            Image.new(m, (size, size), color=color).save(root / name / f"{j}.png")
+            Image.new(m, (width, height), color=color).save(root / name / f"{j}.png")
     return root
 
 

@@ -15,7 +15,7 @@ from search.registry import UnknownNameError
 from search.results.export import exported_metric, import_mapping
 from search.store import atomic
 from search.store.checkpoint import CONFIG, METRICS, WEIGHTS, write_checkpoint_dir
-from search.trainer.checks import check_train_config
+from search.trainer.checks import check_starting_weights, check_train_config
 from search.trainer.config import TrainConfig
 from search.trainer.fit import FitRecord
 from search.trainer.loop import Trainer
@@ -55,7 +55,7 @@ def load_final_config(path: str) -> tuple[TrainConfig, str]:
     except UnknownNameError as err:
         raise ConfigError(path, "search.metric", str(err)) from None
     config = from_mapping(TrainConfig, import_mapping(data), source=path)
-    check_train_config(config, path)
+    check_starting_weights(config, check_train_config(config, path), path)
     return config, metric
 
 

@@ -63,8 +63,21 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         if column == "model" and "params_model" in frame:
             continue  # a searched model is already a parameter column
         out[column] = frame["number"].map(lambda n, key=key: costs.get(n, {}).get(key))
+    started = {t.number: t.user_attrs.get(attrs.WEIGHTS) for t in study.get_trials(deepcopy=False)}
+    if any(w and w.get("source") != "random" for w in started.values()):
+        out["weights"] = frame["number"].map(lambda n: _weights(started.get(n)))
     params = frame[[c for c in frame.columns if c.startswith("params_")]]
     return pd.concat([out, params.rename(columns=lambda c: c.removeprefix("params_"))], axis=1)
+
+
+def _weights(record: dict | None) -> str | None:
+    """What the trial's model started from, in a few words: the file, tensors, a new head."""
+    if not record:
+        return None
+    if record["source"] == "random":
+        return "random"
+    head = ", new head" if record.get("head") else ""
+    return f"{record['source']} ({record['tensors']} tensors{head})"
 
 
 def render(frame: pd.DataFrame, fmt: str) -> str:

@@ -46,9 +46,13 @@ RUN_TIME_PREFIX = "run_time:"
 """A run's span of wall-clock, `[start, end]`, one attribute per run (store/clock.py)."""
 
 
-def record_start(trial: Any, worker: dict, cache: str, why: str, skipped: tuple[str, ...]) -> None:
-    """What a trial's run is about to train on: where, which pipeline, which images it left out."""
+def record_start(
+    trial: Any, worker: dict, cache: str, why: str, skipped: tuple[str, ...], weights: dict
+) -> None:
+    """What a trial's run is about to train on: where, which pipeline, which images it left
+    out, which weights it starts from."""
     trial.set_user_attr(WORKER, worker)
+    trial.set_user_attr(WEIGHTS, weights)
     trial.set_user_attr(DATA, {"cache": cache, "why": why})
     if skipped:
         trial.set_user_attr(DATA_WARNING, f"skipped undecodable images: {list(skipped)}")

@@ -14,7 +14,7 @@ from search.study.config import StudyConfig
 from search.study.pruners import create_pruner
 from search.study.samplers import create_sampler
 from search.study.space import suggest
-from search.trainer.checks import check_names, check_train_config
+from search.trainer.checks import check_names, check_starting_weights, check_train_config
 from search.trainer.data.dataset import Dataset
 from search.trainer.data.load import Datasets
 from search.trainer.model import check_model_name
@@ -44,7 +44,52 @@ def check_study(config: StudyConfig, source: str, *, seed: int | None = None) ->
     _check_space_names(config, source)
     datasets = Datasets()
     dataset = check_train_config(config.train, source, "train", datasets=datasets)
+    _check_weights_per_model(config, source, dataset)
     return CheckedStudy(sampler, pruner, datasets, dataset)
+
+
+def _models(config: StudyConfig) -> list[str]:
+    """Every model a trial of the study can train."""
+    spec = config.space.get("model")
+    if spec is None or spec.type != "categorical":
+        return [config.train.model]
+    return [str(choice) for choice in spec.choices or []]
+
+
+def _check_weights_per_model(config: StudyConfig, source: str, dataset: Dataset) -> None:
+    """One weights file cannot serve several architectures; a mapping names every model the
+    study trains, and no other; each model's weights load strictly (check_starting_weights)."""
+    models = _models(config)
+    train = config.train
+    if isinstance(train.pretrained_path, str) and len(models) > 1:
+        listed = ", ".join(models)
+        raise ConfigError(
+            source,
+            "train.pretrained_path",
+            f"one file for {len(models)} models ({listed}): give each its own, "
+            f"pretrained_path: {{{models[0]}: path/to/file, {models[1]}: null}} (null: random)",
+        )
+    for key in ("pretrained_path", "pretrained"):
+        mapping = getattr(train, key)
+        if not isinstance(mapping, dict):
+            continue
+        missing = [m for m in models if m not in mapping]
+        extra = [m for m in mapping if m not in models]
+        if key == "pretrained_path" and missing:
+            raise ConfigError(
+                source,
+                f"train.{key}",
+                f"no entry for model {', '.join(missing)}: give its file, or null to start "
+                "it from random",
+            )
+        if extra:
+            raise ConfigError(
+                source,
+                f"train.{key}.{extra[0]}",
+                f"the study trains no model {extra[0]} (it trains {', '.join(models)})",
+            )
+    for model in models:
+        check_starting_weights(train.replace(model=model), dataset, source, "train")
 
 
 def _check_space_names(config: StudyConfig, source: str) -> None:

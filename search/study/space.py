@@ -170,12 +170,14 @@ def first_trial_params(
     from a file, counts its non-default values as set."""
     defaults = {f.name: f.default for f in fields(train)}
     given = given_keys(train)
-    recipe = dict(recipe)
-    if train.pretrained or train.pretrained_path:
-        recipe["lr"] = FINE_TUNING_LR
-    fixed = {}
+    fixed, unset = {}, set()
     for name in space:
         value = getattr(train, name)
-        unset = name not in given if given is not None else value == defaults[name]
-        fixed[name] = recipe.get(name, value) if unset else value
-    return baseline_params(space, fixed)
+        if (name not in given) if given is not None else value == defaults[name]:
+            unset.add(name)
+        fixed[name] = recipe.get(name, value) if name in unset else value
+    first = baseline_params(space, fixed)
+    # The fine-tuning lr only where trial 0's own model starts from weights.
+    if "lr" in unset and train.replace(model=first.get("model", train.model)).starts_from_weights:
+        first = baseline_params(space, {**fixed, "lr": FINE_TUNING_LR})
+    return first

@@ -15,9 +15,10 @@ from search.trainer.data.load import Datasets, load_dataset
 from search.trainer.data.resolve import resolve_data_config
 from search.trainer.data.sources import check_data_config
 from search.trainer.losses import LOSSES
-from search.trainer.model import check_model_name
+from search.trainer.model import build_model, check_model_name
 from search.trainer.optim import OPTIMIZERS
 from search.trainer.schedule import SCHEDULERS
+from search.trainer.weights import WeightsError, resolve_pretrained
 from search.yaml_dataclasses import FieldError
 
 NAMED: dict[str, Registry] = {"opt": OPTIMIZERS, "sched": SCHEDULERS, "loss": LOSSES}
@@ -43,8 +44,12 @@ def check_names(config: TrainConfig) -> None:
             f"mixup and cutmix make soft targets, which loss {config.loss} cannot take; "
             f"use {takes}",
         )
-    if config.pretrained_path is not None and not os.path.isfile(config.pretrained_path):
-        raise FieldError("pretrained_path", f"no such file: {shown(config.pretrained_path)}")
+    paths = config.pretrained_path
+    named = paths.items() if isinstance(paths, dict) else [("", paths)]
+    for model, path in named:
+        if path is not None and not os.path.isfile(path):
+            key = f"pretrained_path.{model}" if model else "pretrained_path"
+            raise FieldError(key, f"no such file: {shown(path)}")
     try:
         check_data_config(config.data)
     except FieldError as err:
@@ -75,3 +80,37 @@ def check_train_config(
     except DataError as err:
         key = _join(prefix, f"data.{err.key}" if err.key else "data")
         raise ConfigError(source, key, str(err)) from None
+
+
+def check_starting_weights(
+    config: TrainConfig, dataset: Dataset, source: str, prefix: str = ""
+) -> None:
+    """Build the config's model from its weights once, as a trial will, and check strictly
+    that they load: ConfigError naming the key, before anything is stored.
+
+    timm's pretrained weights are found first (weights.resolve_pretrained), so that a machine
+    without the hub fails here in seconds instead of retrying inside every trial.
+    """
+    if not config.starts_from_weights:
+        return
+    weights = config.model_weights
+    if weights is not None:
+        key = "pretrained_path" + (
+            f".{config.model}" if isinstance(config.pretrained_path, dict) else ""
+        )
+    else:
+        key = "pretrained" + (f".{config.model}" if isinstance(config.pretrained, dict) else "")
+    size = resolve_data_config(config.data, config.model).image_size or dataset.size
+    try:
+        if weights is None:
+            resolve_pretrained(config.model)
+        build_model(
+            config.model,
+            num_classes=dataset.num_classes,
+            in_chans=dataset.in_chans,
+            pretrained=config.model_pretrained,
+            weights=weights,
+            image_size=size,
+        )
+    except WeightsError as err:
+        raise ConfigError(source, _join(prefix, key), str(err)) from None

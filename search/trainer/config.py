@@ -30,12 +30,14 @@ class TrainConfig:
 
     model: str = "test_resnet"
     """Any timm model name; searchable, with conditions on it (when: {model: [...]})."""
-    pretrained: bool = False
-    """Start from timm's pretrained weights (downloaded by timm, so online, or from its cache)."""
-    pretrained_path: str | None = None
+    pretrained: bool | dict[str, bool] = False
+    """Start from timm's pretrained weights (downloaded by timm, so online, or from its cache);
+    or a mapping from model name to true/false when `model` is searched."""
+    pretrained_path: str | dict[str, str | None] | None = None
     """A local weights file (.safetensors or .pth) to start from, as train.py's
     --pretrained-path: loaded by timm's pretrained loader, the classifier replaced for the
-    task's classes. Works offline."""
+    task's classes. Works offline. When `model` is searched, a mapping from each model name to
+    its own file (null: from random)."""
     drop: float = 0.0
     """Dropout before the classifier (train.py's --drop, timm's drop_rate)."""
     drop_path: float = 0.0
@@ -162,6 +164,29 @@ class TrainConfig:
         check_seed("seed", self.seed)
         if self.device != "auto" and self.device != "cpu" and not self.device.startswith("cuda"):
             raise FieldError("device", f"must be auto, cpu or cuda[:N], got {shown(self.device)}")
+
+    @property
+    def model_pretrained(self) -> bool:
+        """Whether this config's model starts from timm's pretrained weights."""
+        if isinstance(self.pretrained, dict):
+            return bool(self.pretrained.get(self.model, False))
+        return self.pretrained
+
+    @property
+    def model_weights(self) -> str | None:
+        """The local weights file this config's model starts from, if any."""
+        if isinstance(self.pretrained_path, dict):
+            return self.pretrained_path.get(self.model)
+        return self.pretrained_path
+
+    @property
+    def starts_from_weights(self) -> bool:
+        return self.model_pretrained or self.model_weights is not None
+
+    def for_model(self) -> TrainConfig:
+        """This config with the per-model mappings resolved to its own model's entries, as
+        the export writes it (train.py takes one file and one flag)."""
+        return self.replace(pretrained=self.model_pretrained, pretrained_path=self.model_weights)
 
     def replace(self, **changes: object) -> TrainConfig:
         return replace(self, **changes)

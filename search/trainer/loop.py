@@ -23,7 +23,7 @@ from search.trainer.device import peak_memory_bytes, select_device
 from search.trainer.losses import create_loss
 from search.trainer.metric_registry import METRICS
 from search.trainer.metrics import ConfusionCounter, Metrics
-from search.trainer.model import create_model, load_weights_into
+from search.trainer.model import build_model, load_weights_into
 from search.trainer.optim import clip_gradients, create_optimizer
 from search.trainer.schedule import Schedule
 
@@ -77,17 +77,18 @@ class Trainer:
         self.cuda = self.device.type == "cuda"
         torch.manual_seed(config.seed)
         random.seed(config.seed)  # timm's random crops draw from Python's generator
-        model = create_model(
+        model, self.starting_weights = build_model(
             config.model,
             num_classes=self.dataset.num_classes,
             in_chans=self.dataset.in_chans,
-            pretrained=config.pretrained,
-            weights=config.pretrained_path,
+            pretrained=config.model_pretrained,
+            weights=config.model_weights,
             drop_rate=config.drop,
             drop_path_rate=config.drop_path,
             drop_block_rate=config.drop_block,
             image_size=self.dataset.size,
-        ).to(self.device)
+        )
+        model = model.to(self.device)
         # Channels-last suits cuDNN and oneDNN alike: on 2 CPU cores, with the fused optimizer,
         # test_resnet trains at 1.4x a plain loop's images per second (docs/benchmarks.md), and
         # efficientnet_b0 steps 1.5x faster; models without convolutions are unaffected.

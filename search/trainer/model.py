@@ -7,11 +7,10 @@ import pickle
 import torch
 from torch import nn
 
-from search.errors import SearchError, shown
+from search.errors import shown
+from search.trainer.weights import StartingWeights, WeightsError, check_loaded, quiet_timm
 
-
-class WeightsError(SearchError):
-    """Weights that cannot be loaded safely, cannot be had, or do not fit the model."""
+__all__ = ["WeightsError", "build_model", "create_model", "load_state_dict", "load_weights_into"]
 
 
 def check_model_name(name: str) -> None:
@@ -26,17 +25,31 @@ def check_model_name(name: str) -> None:
 
 
 def load_state_dict(path: str) -> dict[str, torch.Tensor]:
-    """Weights from .safetensors, or a .pt/.pth state_dict that loads with weights_only=True.
+    """Weights from a safetensors file, or a torch.save state_dict that loads with
+    weights_only=True, told apart by their first bytes rather than the file's name.
 
     A pickle that would run code is refused by torch's weights-only unpickler.
     """
     try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+        if head[8:9] == b"{" and not path.endswith(".safetensors"):  # a length, then JSON
+            raise WeightsError(
+                f"{path}: a safetensors file: name it *.safetensors (timm reads it by its name)"
+            )
         if path.endswith(".safetensors"):
             from safetensors.torch import load_file
 
             state = load_file(path)
-        else:
+        elif head[:2] == b"PK" or head[:1] == b"\x80":  # torch.save's zip, or a bare pickle
             state = torch.load(path, map_location="cpu", weights_only=True)
+        else:
+            raise WeightsError(
+                f"{path}: not a readable weights file (neither safetensors nor the format "
+                "of torch.save)"
+            )
+    except WeightsError:
+        raise
     except pickle.UnpicklingError:
         # torch's own message advises weights_only=False, which would run the file's code.
         raise WeightsError(
@@ -63,17 +76,12 @@ def load_weights_into(model: nn.Module, state: dict[str, torch.Tensor], source: 
         ) from None
 
 
-def _overlay(weights: str) -> dict:
-    """timm's pretrained config pointed at a local file, as train.py's --pretrained-path builds it.
-
-    The classifier is always started afresh (timm's num_classes=-1, as train.py sets it), so a
-    trial and train.py begin from the same weights even when the file's head would fit.
-    """
-    load_state_dict(weights)  # refuses a file that would run code before timm reads it
-    return {"file": weights, "num_classes": -1}
+def create_model(name: str, **kwargs) -> nn.Module:
+    """A timm model as `build_model` builds it, without the account of its weights."""
+    return build_model(name, **kwargs)[0]
 
 
-def create_model(
+def build_model(
     name: str,
     *,
     num_classes: int,
@@ -83,13 +91,15 @@ def create_model(
     drop_rate: float = 0.0,
     drop_path_rate: float = 0.0,
     drop_block_rate: float = 0.0,
-    image_size: int | None = None,
-) -> nn.Module:
-    """A timm model: random, timm's pretrained weights, or a local weights file.
+    image_size: int | tuple[int, int] | None = None,
+) -> tuple[nn.Module, StartingWeights]:
+    """A timm model, random, from timm's pretrained weights or from a local weights file, and
+    what it started from.
 
-    Pretrained weights go through timm's own loader, which replaces the classifier for
-    `num_classes` and adapts the first convolution to `in_chans`. A model built for one input
-    size (a ViT) is built for `image_size`.
+    Weights go through timm's own loader, as train.py's do: it adapts the first convolution
+    to `in_chans`, and a file's classifier is always replaced (train.py's --pretrained-path
+    sets num_classes=-1). A file is then checked strictly (weights.check_loaded). A model
+    built for one input size (a ViT) is built for `image_size`.
     """
     import timm
     from timm.models import get_pretrained_cfg
@@ -98,24 +108,33 @@ def create_model(
     cfg = get_pretrained_cfg(name)
     if image_size is not None and cfg is not None and cfg.fixed_input_size:
         kwargs["img_size"] = image_size
-    if drop_rate:
-        kwargs["drop_rate"] = drop_rate
-    if drop_path_rate:
-        kwargs["drop_path_rate"] = drop_path_rate
-    if drop_block_rate:
-        kwargs["drop_block_rate"] = drop_block_rate
+    for key, value in (
+        ("drop_rate", drop_rate),
+        ("drop_path_rate", drop_path_rate),
+        ("drop_block_rate", drop_block_rate),
+    ):
+        if value:
+            kwargs[key] = value
+    state = None
     if weights is not None:
-        kwargs["pretrained_cfg_overlay"] = _overlay(weights)
+        state = load_state_dict(weights)  # refuses a file that would run code before timm reads it
+        kwargs["pretrained_cfg_overlay"] = {"file": weights, "num_classes": -1}
     if not (pretrained or weights is not None):
-        return timm.create_model(name, **kwargs)
+        return timm.create_model(name, **kwargs), StartingWeights("random")
     try:
-        return timm.create_model(name, pretrained=True, **kwargs)
-    except WeightsError:
-        raise
+        with quiet_timm():
+            model = timm.create_model(name, pretrained=True, **kwargs)
     except Exception as err:  # hub, network and file errors all mean: no weights here
         first = " ".join(str(err).split())[:160] or type(err).__name__
-        where = weights or "timm's pretrained source (the Hugging Face hub)"
+        if weights is not None:
+            raise WeightsError(
+                f"{weights}: timm cannot load it into model {name} ({first})"
+            ) from None
         raise WeightsError(
-            f"model {name}: cannot load pretrained weights from {where} ({first}); offline, "
-            "download them on a connected machine and set pretrained_path: path/to/file"
+            f"model {name}: cannot load timm's pretrained weights ({first}); offline, download "
+            f"them on a connected machine and set pretrained_path: {{{name}: path/to/file}}"
         ) from None
+    if state is not None:
+        return model, check_loaded(model, state, name, weights)
+    hub = cfg.hf_hub_id or cfg.url or name if cfg is not None else name
+    return model, StartingWeights(f"timm:{hub}", len(model.state_dict()), "")

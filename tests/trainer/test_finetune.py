@@ -54,8 +54,8 @@ def test_pretrained_weights_that_cannot_be_had_are_one_line(monkeypatch):
     with pytest.raises(WeightsError) as err:
         create_model("test_resnet", num_classes=3, in_chans=3, pretrained=True)
     message = str(err.value)
-    assert message.startswith("model test_resnet: cannot load pretrained weights")
-    assert "pretrained_path: path/to/file" in message and "\n" not in message
+    assert message.startswith("model test_resnet: cannot load timm's pretrained weights")
+    assert "pretrained_path: {test_resnet: path/to/file}" in message and "\n" not in message
 
 
 def test_fine_tuning_keys_reach_the_model_and_the_step(monkeypatch):
