@@ -60,11 +60,7 @@ class ClassifyObjective:
     def _train(self, trial: optuna.Trial, config: TrainConfig) -> float | tuple[float, float]:
         metric, single = self.config.metric, self.config.cost_objective is None
         trainer = Trainer(config, self.datasets.get(config.data, config.model), metric=metric)
-        data = trainer.dataset
-        weights = trainer.starting_weights.record()
-        attrs.record_start(
-            trial, placement(trainer), data.cache, data.cache_reason, data.skipped, weights
-        )
+        attrs.record_start(trial, placement(trainer), trainer.dataset, trainer.starting_weights)
         fit = FitRecord(trainer)
         # Optuna prunes single-objective studies only; the starting trials are the floor.
         may_prune = single and attrs.START not in trial.user_attrs

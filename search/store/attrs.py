@@ -46,16 +46,15 @@ RUN_TIME_PREFIX = "run_time:"
 """A run's span of wall-clock, `[start, end]`, one attribute per run (store/clock.py)."""
 
 
-def record_start(
-    trial: Any, worker: dict, cache: str, why: str, skipped: tuple[str, ...], weights: dict
-) -> None:
-    """What a trial's run is about to train on: where, which pipeline, which images it left
-    out, which weights it starts from."""
+def record_start(trial: Any, worker: dict, data: Any, weights: Any) -> None:
+    """What a trial's run is about to train on: where, which pipeline (`data`: a Dataset's
+    cache, cache_reason, skipped), which images it left out, which weights it starts from
+    (`weights.record()`)."""
     trial.set_user_attr(WORKER, worker)
-    trial.set_user_attr(WEIGHTS, weights)
-    trial.set_user_attr(DATA, {"cache": cache, "why": why})
-    if skipped:
-        trial.set_user_attr(DATA_WARNING, f"skipped undecodable images: {list(skipped)}")
+    trial.set_user_attr(WEIGHTS, weights.record())
+    trial.set_user_attr(DATA, {"cache": data.cache, "why": data.cache_reason})
+    if data.skipped:
+        trial.set_user_attr(DATA_WARNING, f"skipped undecodable images: {list(data.skipped)}")
 
 
 def record_epoch(
