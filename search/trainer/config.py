@@ -114,6 +114,13 @@ class TrainConfig:
                 raise FieldError(name, f"must be >= 1, got {getattr(self, name)}")
         if not self.lr > 0:
             raise FieldError("lr", f"must be > 0, got {self.lr}")
+        if self.opt in ("sgd", "nesterov") and self.momentum == 0:
+            # timm's sgd is Nesterov's, which torch refuses without momentum.
+            raise FieldError(
+                "momentum",
+                f"opt {self.opt} is Nesterov's SGD, which needs momentum > 0; for plain SGD "
+                "use opt: momentum with momentum: 0",
+            )
         checks = {
             "weight_decay": self.weight_decay >= 0,
             "momentum": 0 <= self.momentum < 1,

@@ -9,6 +9,7 @@ from timm.optim import create_optimizer_v2
 from search.trainer.config import TrainConfig
 from search.trainer.optim import FUSED, OPTIMIZERS, create_optimizer
 from search.trainer.schedule import SCHEDULERS, Schedule
+from search.yaml_dataclasses import FieldError
 
 
 def _model() -> torch.nn.Module:
@@ -138,3 +139,12 @@ def test_layer_decay_gives_earlier_layers_smaller_rates():
 
 def test_every_scheduler_is_tested():
     assert set(SCHEDULERS.names()) == {"constant", "none", "step", "cosine", "plateau"}
+
+
+def test_nesterov_sgd_without_momentum_is_refused_where_plain_sgd_trains():
+    # timm's sgd is Nesterov's; torch would refuse it inside every trial.
+    with pytest.raises(FieldError, match="opt: momentum with momentum: 0"):
+        TrainConfig(opt="sgd", momentum=0.0)
+    config = TrainConfig(opt="momentum", momentum=0.0)
+    optimizer = create_optimizer(torch.nn.Linear(2, 2), config)
+    assert optimizer.defaults["momentum"] == 0.0 and not optimizer.defaults["nesterov"]
