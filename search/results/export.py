@@ -18,7 +18,7 @@ import yaml
 
 from search.trainer.losses import LOSSES
 from search.trainer.metric_registry import METRICS
-from search.trainer.schedule import SCHEDULERS
+from search.trainer.schedule import FIXED_SCHEDULE, SCHEDULERS
 
 TRAIN_PY_KEYS = (
     "model",
@@ -56,7 +56,7 @@ TRAIN_PY_KEYS = (
     "cutmix",
 )
 """TrainConfig keys that are timm train.py arguments of the same name and meaning."""
-FIXED_KEYS = {"cooldown_epochs": 0, "warmup_prefix": False, "channels_last": True}
+FIXED_KEYS = {**FIXED_SCHEDULE, "channels_last": True}
 """train.py arguments that `search` never changes, written as it trains."""
 DERIVED_KEYS = (
     "no_aug",

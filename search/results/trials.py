@@ -44,8 +44,9 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=BASE_COLUMNS)
     reasons = _reasons(study)
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
     # Named by the study's metric in trials_dataframe; "value" here whatever the metric.
-    values = {t.number: trial_value(t) for t in study.get_trials(deepcopy=False)}
+    values = {n: trial_value(t) for n, t in trials.items()}
     out = pd.DataFrame(
         {
             "number": frame["number"],
@@ -58,12 +59,12 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "reason": frame["number"].map(lambda number: reasons.get(number, "")),
         }
     )
-    costs = {t.number: t.user_attrs.get(attrs.COST, {}) for t in study.get_trials(deepcopy=False)}
+    costs = {n: t.user_attrs.get(attrs.COST, {}) for n, t in trials.items()}
     for key, column in COST_COLUMNS.items():
         if column == "model" and "params_model" in frame:
             continue  # a searched model is already a parameter column
         out[column] = frame["number"].map(lambda n, key=key: costs.get(n, {}).get(key))
-    started = {t.number: t.user_attrs.get(attrs.WEIGHTS) for t in study.get_trials(deepcopy=False)}
+    started = {n: t.user_attrs.get(attrs.WEIGHTS) for n, t in trials.items()}
     if any(w and w.get("source") != "random" for w in started.values()):
         out["weights"] = frame["number"].map(lambda n: _weights(started.get(n)))
     params = frame[[c for c in frame.columns if c.startswith("params_")]]

@@ -25,7 +25,7 @@ from search.trainer.metric_registry import METRICS
 from search.trainer.metrics import ConfusionCounter, Metrics
 from search.trainer.model import build_model, load_weights_into
 from search.trainer.optim import clip_gradients, create_optimizer
-from search.trainer.schedule import Schedule
+from search.trainer.schedule import create_schedule
 
 MIN_MICRO_BATCH = 2
 """The smallest micro-batch an out-of-memory retry goes down to."""
@@ -88,11 +88,10 @@ class Trainer:
             drop_block_rate=config.drop_block,
             image_size=self.dataset.size,
         )
-        model = model.to(self.device)
         # Channels-last suits cuDNN and oneDNN alike: on 2 CPU cores, with the fused optimizer,
         # test_resnet trains at 1.4x a plain loop's images per second (docs/benchmarks.md), and
         # efficientnet_b0 steps 1.5x faster; models without convolutions are unaffected.
-        self.model = model.to(memory_format=torch.channels_last)
+        self.model = model.to(self.device, memory_format=torch.channels_last)
         self.forward = torch.compile(self.model) if config.compile and self.cuda else self.model
         self.loss_fn = create_loss(config, self.dataset.class_counts()).to(self.device)
         # Mixup's soft targets train; validation always scores hard labels.
@@ -100,7 +99,7 @@ class Trainer:
             torch.nn.CrossEntropyLoss().to(self.device) if mixes(config) else self.loss_fn
         )
         self.optimizer = create_optimizer(self.model, config)
-        self.scheduler = Schedule(
+        self.scheduler = create_schedule(
             self.optimizer, config, maximize=METRICS.get(metric).direction == "maximize"
         )
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -214,8 +213,8 @@ class Trainer:
             lr = self.lr
             train_loss = self.train_one_epoch()
             val = self.evaluate("val")
-            self.scheduler.step(val.value(self.metric))
             self.epoch += 1
+            self.scheduler.step(self.epoch, val.value(self.metric))
             yield EpochResult(self.epoch, train_loss, lr, val, time.perf_counter() - start)
 
     def weights(self) -> dict[str, torch.Tensor]:

@@ -8,7 +8,13 @@ import torch
 from torch import nn
 
 from search.errors import shown
-from search.trainer.weights import StartingWeights, WeightsError, check_loaded, quiet_timm
+from search.trainer.weights import (
+    StartingWeights,
+    WeightsError,
+    check_loaded,
+    pretrained_source,
+    quiet_timm,
+)
 
 __all__ = ["WeightsError", "build_model", "create_model", "load_state_dict", "load_weights_into"]
 
@@ -136,5 +142,4 @@ def build_model(
         ) from None
     if state is not None:
         return model, check_loaded(model, state, name, weights)
-    hub = cfg.hf_hub_id or cfg.url or name if cfg is not None else name
-    return model, StartingWeights(f"timm:{hub}", len(model.state_dict()), "")
+    return model, StartingWeights(f"timm:{pretrained_source(cfg, name)}", len(model.state_dict()), "")

@@ -47,12 +47,11 @@ def create_optimizer(
 
 
 def clip_gradients(model: torch.nn.Module, config: TrainConfig) -> None:
-    """train.py's clipping: timm's dispatch_clip_grad, with the head spared by adaptive (agc)."""
+    """train.py's clipping: timm's dispatch_clip_grad, the head spared by adaptive (agc)."""
     if config.clip_grad is None:
         return
+    from timm.models import model_parameters
     from timm.utils import dispatch_clip_grad
 
-    parameters = list(model.parameters())
-    if config.clip_mode == "agc":
-        parameters = parameters[:-2]
+    parameters = model_parameters(model, exclude_head=config.clip_mode == "agc")
     dispatch_clip_grad(parameters, config.clip_grad, mode=config.clip_mode)

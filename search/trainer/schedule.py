@@ -1,8 +1,8 @@
 """Learning-rate schedules by name, built by timm's own factory as timm's train.py builds them.
 
-Each record names timm's scheduler; `Schedule` calls `timm.scheduler.create_scheduler_v2` with
-the arguments train.py passes it and steps it as train.py does, once per epoch (plateau on the
-validation metric). So the learning rate of every epoch, warmup included, is train.py's by
+Each record names timm's scheduler; `create_schedule` calls `timm.scheduler.create_scheduler_v2`
+with the arguments train.py passes it, and the trainer steps it as train.py does, once per epoch
+with the epoch's number (plateau also with the validation metric). So the learning rate of every epoch, warmup included, is train.py's by
 construction for an exported config.
 """
 
@@ -17,6 +17,8 @@ import torch
 from search.registry import Registry
 
 if TYPE_CHECKING:
+    from timm.scheduler.scheduler import Scheduler
+
     from search.trainer.config import TrainConfig
 
 
@@ -51,6 +53,10 @@ for _info in (
     SCHEDULERS.register(_info.name, _info)
 
 
+FIXED_SCHEDULE = {"cooldown_epochs": 0, "warmup_prefix": False}
+"""train.py's schedule arguments that `search` never changes (the export writes them too)."""
+
+
 def scheduler_kwargs(config: TrainConfig, *, maximize: bool = True) -> dict[str, Any]:
     """`create_scheduler_v2`'s arguments, as train.py's `scheduler_kwargs(args)` makes them
     from the exported config (train.py's own defaults for what a study cannot set)."""
@@ -59,41 +65,25 @@ def scheduler_kwargs(config: TrainConfig, *, maximize: bool = True) -> dict[str,
         "num_epochs": config.epochs,
         "decay_epochs": config.decay_epochs,
         "warmup_epochs": config.warmup_epochs,
-        "cooldown_epochs": 0,
         "patience_epochs": config.patience_epochs,
         "decay_rate": config.decay_rate,
         "min_lr": config.min_lr,
         "warmup_lr": config.warmup_lr,
-        "warmup_prefix": False,
         "plateau_mode": "max" if maximize else "min",
         "step_on_epochs": True,
+        **FIXED_SCHEDULE,
     }
 
 
-class Schedule:
-    """timm's scheduler for the config, stepped once per epoch as train.py steps it."""
+def create_schedule(
+    optimizer: torch.optim.Optimizer, config: TrainConfig, *, maximize: bool = True
+) -> Scheduler:
+    """timm's scheduler for the config. After epoch N, `step(N, val_metric)` sets the learning
+    rate of the next epoch, as train.py steps it."""
+    from timm.scheduler import create_scheduler_v2
 
-    def __init__(
-        self, optimizer: torch.optim.Optimizer, config: TrainConfig, *, maximize: bool = True
-    ) -> None:
-        from timm.scheduler import create_scheduler_v2
-
-        with warnings.catch_warnings():
-            # timm deprecates its plateau scheduler; the study files still name it on purpose.
-            warnings.simplefilter("ignore", FutureWarning)
-            self.scheduler, _ = create_scheduler_v2(
-                optimizer, **scheduler_kwargs(config, maximize=maximize)
-            )
-        self.epoch = 0
-
-    def step(self, val_metric: float) -> None:
-        """After an epoch: the learning rate of the next one (plateau watches `val_metric`)."""
-        self.epoch += 1
-        self.scheduler.step(self.epoch, val_metric)
-
-    def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "timm": self.scheduler.state_dict()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.epoch = state["epoch"]
-        self.scheduler.load_state_dict(state["timm"])
+    with warnings.catch_warnings():
+        # timm deprecates its plateau scheduler; the study files still name it on purpose.
+        warnings.simplefilter("ignore", FutureWarning)
+        scheduler, _ = create_scheduler_v2(optimizer, **scheduler_kwargs(config, maximize=maximize))
+    return scheduler

@@ -15,6 +15,7 @@ import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 import torch
@@ -115,6 +116,13 @@ def check_loaded(
     return StartingWeights(source, landed, "new" if head & own.keys() else "")
 
 
+def pretrained_source(cfg: Any, name: str) -> str:
+    """Where timm's pretrained config for `name` points: a file, a hub id or a URL."""
+    if cfg is None:
+        return name
+    return cfg.file or cfg.hf_hub_id or cfg.url or name
+
+
 def hub_source(name: str) -> tuple[str, str | None]:
     """Where timm would fetch `name`'s pretrained weights: a hub id (or URL), and the file
     in timm's cache when it is there."""
@@ -132,8 +140,7 @@ def hub_source(name: str) -> tuple[str, str | None]:
             cached = try_to_load_from_cache(cfg.hf_hub_id, filename)
             if isinstance(cached, str):
                 return cfg.hf_hub_id, cached
-        return cfg.hf_hub_id, None
-    return cfg.url or name, None
+    return pretrained_source(cfg, name), None
 
 
 def reachable(url_or_id: str, timeout: float = HUB_PROBE_SECONDS) -> bool:

@@ -55,7 +55,7 @@ from search.trainer.losses import create_loss
 from search.trainer.metrics import ConfusionCounter
 from search.trainer.model import create_model
 from search.trainer.optim import create_optimizer
-from search.trainer.schedule import Schedule
+from search.trainer.schedule import create_schedule
 from search.yaml_dataclasses import from_mapping
 from tests.shapes import make_hard_shapes, make_shapes
 
@@ -309,17 +309,17 @@ def plain_training(
     torch.manual_seed(config.seed)
     model = create_model(config.model, num_classes=classes, in_chans=dataset.channels)
     optimizer = create_optimizer(model, config, fused=False)  # as a script gets it
-    scheduler = Schedule(optimizer, config)
+    scheduler = create_schedule(optimizer, config)
     loss_fn = create_loss(config, dataset.class_counts())
     scores = []
-    for _ in range(config.epochs):
+    for epoch in range(1, config.epochs + 1):
         model.train()
         for x, y in train_loader:
             optimizer.zero_grad()
             loss_fn(model(x), y).backward()
             optimizer.step()
         scores.append(_evaluate(model, loader("val"), classes))
-        scheduler.step(scores[-1])
+        scheduler.step(epoch, scores[-1])
     return scores, lambda: _evaluate(model, loader("test"), classes)
 
 

@@ -8,7 +8,7 @@ from timm.optim import create_optimizer_v2
 
 from search.trainer.config import TrainConfig
 from search.trainer.optim import FUSED, OPTIMIZERS, create_optimizer
-from search.trainer.schedule import SCHEDULERS, Schedule
+from search.trainer.schedule import SCHEDULERS, create_schedule
 from search.yaml_dataclasses import FieldError
 
 
@@ -71,12 +71,12 @@ def test_momentum_reaches_the_optimizer():
 
 def _trajectory(config: TrainConfig, metrics: list[float]) -> list[float]:
     optimizer = create_optimizer(_model(), config)
-    scheduler = Schedule(optimizer, config)
+    scheduler = create_schedule(optimizer, config)
     lrs = []
-    for metric in metrics:
+    for epoch, metric in enumerate(metrics, 1):
         lrs.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
-        scheduler.step(metric)
+        scheduler.step(epoch, metric)
     return lrs
 
 
@@ -132,7 +132,7 @@ def test_layer_decay_gives_earlier_layers_smaller_rates():
     model = timm.create_model("test_vit", num_classes=3)
     config = TrainConfig(opt="adamw", lr=1.0, layer_decay=0.5)
     optimizer = create_optimizer(model, config)
-    Schedule(optimizer, config)  # timm's scheduler applies each group's lr_scale, as in train.py
+    create_schedule(optimizer, config)  # timm's scheduler applies each group's lr_scale, as in train.py
     rates = sorted({round(g["lr"], 6) for g in optimizer.param_groups})
     assert len(rates) > 2 and rates[-1] == 1.0 and rates[0] < 0.1
 
