@@ -59,7 +59,7 @@ class ClassifyObjective:
 
     def _train(self, trial: optuna.Trial, config: TrainConfig) -> float | tuple[float, float]:
         metric, single = self.config.metric, self.config.cost_objective is None
-        trainer = Trainer(config, self.datasets.get(config.data, config.model), metric=metric)
+        trainer = Trainer(config, self.datasets.for_training(config), metric=metric)
         attrs.record_start(trial, placement(trainer), trainer.dataset, trainer.starting_weights)
         fit = FitRecord(trainer)
         # Optuna prunes single-objective studies only; the starting trials are the floor.

@@ -102,6 +102,7 @@ def _run_one(file: Any, storage: str | None, artifacts: str | None, progress: bo
     from search.study.progress import target_line
     from search.study.runner import run_study
     from search.study.session import prepare_study
+    from search.trainer.data.config import shown_size
 
     try:
         objective_class = OBJECTIVES.get(file.config.objective).load()
@@ -112,7 +113,8 @@ def _run_one(file: Any, storage: str | None, artifacts: str | None, progress: bo
     print(f"study {file.name!r} in {redact(prepared.url)}: {target_line(config, prepared.clock)}")
     print(
         f"data: {dataset.num_classes} classes, {len(dataset.train)} training images, "
-        f"{dataset.size} px, in {dataset.cache} ({dataset.cache_reason})",
+        f"{shown_size(dataset.size)} px ({dataset.crop_mode}), in {dataset.cache} "
+        f"({dataset.cache_reason})",
         flush=True,
     )
     objective = objective_class(

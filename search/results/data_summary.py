@@ -35,7 +35,8 @@ def _builtin_facts(config: DataConfig) -> dict[str, Any]:
         s: [hashlib.sha256(bytes(img.flatten().tolist())).hexdigest() for img in ds.split(s).images]
         for s in SPLITS
     }
-    size = f"{ds.size}x{ds.size}"
+    height, width = ds.height_width
+    size = f"{width}x{height}"
     total = sum(len(v) for v in labels.values())
     return {
         "classes": ds.classes,

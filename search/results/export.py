@@ -64,6 +64,7 @@ DERIVED_KEYS = (
     "input_size",
     "in_chans",
     "crop_pct",
+    "crop_mode",
     "mean",
     "std",
     "interpolation",
@@ -113,6 +114,8 @@ def export_mapping(
         timm.update(
             in_chans=preprocess["channels"],
             crop_pct=preprocess["crop_pct"],
+            # not a train.py flag, but a --config key that its resolve_data_config reads
+            crop_mode=preprocess.get("crop_mode", "center"),
             mean=list(preprocess["mean"]),
             std=list(preprocess["std"]),
             interpolation=preprocess["interpolation"],
@@ -169,6 +172,16 @@ def differences(config: dict[str, Any], metric: str | None) -> list[str]:
         "search trains with bf16 autocast on CUDA (add --amp --amp-dtype bfloat16) and in "
         "float32 on the CPU"
     )
+    if config.get("no_aug") and "crop_pct" in config:
+        # train.py's no-aug training transform is Resize(size) then CenterCrop(size)
+        square = "input_size" not in config
+        theirs = "center" if square else "squash"
+        if config["crop_pct"] != 1.0 or config["crop_mode"] != theirs:
+            notes.append(
+                f"with no augmentation train.py trains on the image resized to the input "
+                f"({theirs}, crop_pct 1); search trains on the eval preprocessing "
+                f"(crop_mode {config['crop_mode']}, crop_pct {config['crop_pct']:g})"
+            )
     data = search.get("data", {})
     notes.append(f"data: point --data-dir at the images ({_data_source(data)})")
     if data.get("path") and data.get("test_fraction"):

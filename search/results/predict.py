@@ -44,12 +44,18 @@ class Predictor:
         self.classes = tuple(prep["classes"])
         self.channels = prep["channels"]
         self.device = torch.device(device)
+        size = prep["size"] if isinstance(prep["size"], int) else tuple(prep["size"])
         self.model = create_model(
-            self.config.model, num_classes=len(self.classes), in_chans=self.channels
+            self.config.model,
+            num_classes=len(self.classes),
+            in_chans=self.channels,
+            image_size=size,
         )
         load_weights_into(self.model, load_state_dict(str(path / WEIGHTS)), str(path / WEIGHTS))
         self.model.to(self.device).eval()
-        self.transform = eval_transform(prep["size"], prep["crop_pct"], prep["interpolation"])
+        self.transform = eval_transform(
+            size, prep["crop_pct"], prep["interpolation"], prep.get("crop_mode", "center")
+        )
         self._normalize = Normalize(prep["mean"], prep["std"], self.device)
 
     @torch.inference_mode()

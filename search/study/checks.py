@@ -15,6 +15,7 @@ from search.study.pruners import create_pruner
 from search.study.samplers import create_sampler
 from search.study.space import suggest
 from search.trainer.checks import check_names, check_starting_weights, check_train_config
+from search.trainer.data.augment import IMAGE_AUGMENT_KEYS, image_augmented
 from search.trainer.data.dataset import Dataset
 from search.trainer.data.load import Datasets
 from search.trainer.model import check_model_name
@@ -43,7 +44,10 @@ def check_study(config: StudyConfig, source: str, *, seed: int | None = None) ->
     _try_one_trial(config, sampler, pruner, source)
     _check_space_names(config, source)
     datasets = Datasets()
-    dataset = check_train_config(config.train, source, "train", datasets=datasets)
+    augments = image_augmented(config.train) or any(k in config.space for k in IMAGE_AUGMENT_KEYS)
+    dataset = check_train_config(
+        config.train, source, "train", datasets=datasets, whole=augments
+    )
     _check_weights_per_model(config, source, dataset)
     return CheckedStudy(sampler, pruner, datasets, dataset)
 

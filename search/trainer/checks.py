@@ -8,7 +8,7 @@ import os
 from search.errors import ConfigError, shown
 from search.registry import Registry, UnknownNameError
 from search.trainer.config import TrainConfig
-from search.trainer.data.augment import mixes, train_transform
+from search.trainer.data.augment import image_augmented, mixes, train_transform
 from search.trainer.data.dataset import Dataset
 from search.trainer.data.errors import DataError
 from search.trainer.data.load import Datasets, load_dataset
@@ -57,10 +57,16 @@ def check_names(config: TrainConfig) -> None:
 
 
 def check_train_config(
-    config: TrainConfig, source: str, prefix: str = "", *, datasets: Datasets | None = None
+    config: TrainConfig,
+    source: str,
+    prefix: str = "",
+    *,
+    datasets: Datasets | None = None,
+    whole: bool | None = None,
 ) -> Dataset:
     """Raise ConfigError naming `source` and the key; return the dataset, loaded (and kept
-    in `datasets` when given)."""
+    in `datasets` when given), with whole train images where trials will augment (`whole`;
+    default: where `config` augments)."""
     try:
         check_names(config)
     except FieldError as err:
@@ -74,9 +80,10 @@ def check_train_config(
     except Exception as err:  # timm parses `aa` only when it builds the transform
         raise ConfigError(source, _join(prefix, "aa"), f"timm rejects it: {err}") from None
     try:
+        whole = image_augmented(config) if whole is None else whole
         if datasets is not None:
-            return datasets.get(config.data, config.model)
-        return load_dataset(resolve_data_config(config.data, config.model))
+            return datasets.get(config.data, config.model, whole=whole)
+        return load_dataset(resolve_data_config(config.data, config.model), whole=whole)
     except DataError as err:
         key = _join(prefix, f"data.{err.key}" if err.key else "data")
         raise ConfigError(source, key, str(err)) from None

@@ -14,7 +14,7 @@ import torch
 
 from search import faults
 from search.trainer.config import TrainConfig
-from search.trainer.data.augment import mixes
+from search.trainer.data.augment import image_augmented, mixes
 from search.trainer.data.dataset import Dataset
 from search.trainer.data.feed import Feed
 from search.trainer.data.load import load_dataset
@@ -71,7 +71,9 @@ class Trainer:
         self.dataset = (
             dataset
             if dataset is not None
-            else load_dataset(resolve_data_config(config.data, config.model))
+            else load_dataset(
+                resolve_data_config(config.data, config.model), whole=image_augmented(config)
+            )
         )
         self.device = select_device(config.device)
         self.cuda = self.device.type == "cuda"

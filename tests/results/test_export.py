@@ -23,6 +23,9 @@ from search.trainer.data.config import DataConfig
 from search.yaml_dataclasses import from_mapping, to_mapping
 
 TIMM_VERSION = "1.0.31"
+CONFIG_ONLY = {"crop_mode"}
+"""Keys train.py has no flag for but takes from --config: its parser's set_defaults keeps
+every key of the file, and resolve_data_config(vars(args)) reads these."""
 TRAIN_PY_DEFAULTS = {
     "data": None,  # the deprecated positional; --data-dir replaces it
     "data_dir": None,
@@ -103,7 +106,7 @@ PREPROCESS = {
 def test_every_exported_training_key_is_a_train_py_argument(config):
     mapping = export_mapping(to_mapping(config), PREPROCESS)
     top = set(mapping) - {SEARCH_KEY}
-    assert top <= set(TRAIN_PY_DEFAULTS), top - set(TRAIN_PY_DEFAULTS)
+    assert top <= set(TRAIN_PY_DEFAULTS) | CONFIG_ONLY, top - set(TRAIN_PY_DEFAULTS)
     # Every hyperparameter is written, so train.py's own defaults never leak in.
     assert set(TRAIN_PY_KEYS) - {"pretrained_path"} <= top
     assert mapping["scale"] == list(config.scale) and mapping["train_interpolation"] == "bicubic"
@@ -178,7 +181,7 @@ def test_the_header_names_no_difference_where_there_is_none():
 
 
 def test_derived_keys_are_train_py_arguments():
-    assert set(DERIVED_KEYS) <= set(TRAIN_PY_DEFAULTS)
+    assert set(DERIVED_KEYS) <= set(TRAIN_PY_DEFAULTS) | CONFIG_ONLY
 
 
 @pytest.mark.filterwarnings("ignore:PlateauLRScheduler is deprecated:FutureWarning")
@@ -236,3 +239,25 @@ def test_train_py_builds_the_same_learning_rate_for_every_epoch(workdir, sched, 
     assert [row["lr"] for row in history] == pytest.approx(train_py, rel=1e-9)
     if warmup:
         assert history[0]["lr"] == pytest.approx(1e-4)  # warmup starts at warmup_lr
+
+
+@pytest.mark.parametrize("crop_mode", ["squash", "border"])
+def test_the_crop_mode_and_a_non_square_size_reach_timms_data_config(crop_mode):
+    from timm.data import resolve_data_config
+
+    prep = {**PREPROCESS, "size": [48, 32], "crop_mode": crop_mode, "crop_pct": 1.0}
+    mapping = export_mapping(to_mapping(TrainConfig()), prep)
+    assert set(CONFIG_ONLY) <= set(mapping) and "img_size" not in mapping
+    # As train.py reads its --config file: every key an attribute of args.
+    args = {**{k: v for k, v in TRAIN_PY_DEFAULTS.items()}, **mapping}
+    resolved = resolve_data_config(args)
+    assert resolved["input_size"] == (PREPROCESS["channels"], 48, 32)
+    assert resolved["crop_mode"] == crop_mode and resolved["crop_pct"] == 1.0
+    # train.py's no-aug training resizes to the input; the header says where search differs.
+    text = export_text(
+        {"train_config": to_mapping(TrainConfig()), "metric": "val_macro_f1", "study": "s",
+         "trial": 0, "value": 0.5},
+        prep,
+    )
+    differs = "search trains on the eval preprocessing (crop_mode border" in text
+    assert differs is (crop_mode == "border")

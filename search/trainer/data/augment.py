@@ -3,7 +3,9 @@
 Per-image transforms (crop, flips, colour jitter, AutoAugment) run on PIL images, as timm's
 `create_transform(use_prefetcher=True)` builds them, and yield uint8 tensors. Random erasing,
 Mixup and CutMix run on the normalised batch on the device, as timm's prefetcher does.
-Evaluation is deterministic: resize, then centre crop.
+Evaluation is deterministic: timm's resize and crop for the crop mode (center, squash or
+border). Random crops are taken from the whole image, as train.py takes them: in memory, from a
+copy kept at the eval resize's scale with its aspect (`whole_transform`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ if TYPE_CHECKING:
     from search.trainer.config import TrainConfig
 
 BatchAugment = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+IMAGE_AUGMENT_KEYS = ("hflip", "vflip", "scale", "ratio", "color_jitter", "aa")
+"""TrainConfig keys of per-image augmentation: a study searching one may augment."""
 
 
 def image_augmented(config: TrainConfig) -> bool:
@@ -36,15 +42,38 @@ def mixes(config: TrainConfig) -> bool:
     return config.mixup > 0 or config.cutmix > 0
 
 
-def eval_transform(size: int, crop_pct: float, interpolation: str):
+def eval_transform(
+    size: int | tuple[int, int], crop_pct: float, interpolation: str, crop_mode: str = "center"
+):
     from timm.data import create_transform
 
     return create_transform(
-        size, is_training=False, use_prefetcher=True, crop_pct=crop_pct, interpolation=interpolation
+        tuple(size) if isinstance(size, list) else size,
+        is_training=False,
+        use_prefetcher=True,
+        crop_pct=crop_pct,
+        crop_mode=crop_mode,
+        interpolation=interpolation,
     )
 
 
-def train_transform(config: TrainConfig, size: int, interpolation: str):
+def whole_transform(size: int | tuple[int, int], crop_pct: float, interpolation: str):
+    """The whole image, aspect kept, scaled as the eval resize scales it before its crop (both
+    sides at least image_size / crop_pct): what a random crop needs to see the whole photo
+    without keeping every file at full resolution."""
+    import math
+
+    from timm.data.transforms import MaybePILToTensor, ResizeKeepRatio
+    from torchvision import transforms
+
+    height, width = (size, size) if isinstance(size, int) else size
+    scale = (math.floor(height / crop_pct), math.floor(width / crop_pct))
+    return transforms.Compose(
+        [ResizeKeepRatio(scale, longest=0.0, interpolation=interpolation), MaybePILToTensor()]
+    )
+
+
+def train_transform(config: TrainConfig, size: int | tuple[int, int], interpolation: str):
     """timm's training transform for the study's keys, or None when nothing is augmented."""
     from timm.data import create_transform
 

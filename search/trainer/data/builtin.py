@@ -9,7 +9,7 @@ import dataclasses
 
 import torch
 
-from search.trainer.data.config import DataConfig
+from search.trainer.data.config import DataConfig, height_width
 from search.trainer.data.dataset import Dataset, choose_cache
 from search.trainer.data.errors import DataError
 from search.trainer.data.pipeline import MemorySplit
@@ -36,9 +36,9 @@ def _long_tail(labels: torch.Tensor, imbalance: float, generator: torch.Generato
     return torch.cat(keep).sort().values
 
 
-def _resized(images: torch.Tensor, size: int, chunk: int = 256) -> torch.Tensor:
+def _resized(images: torch.Tensor, size: tuple[int, int], chunk: int = 256) -> torch.Tensor:
     """Resize in chunks: float copies of the whole set would take 4x its memory."""
-    out = torch.empty((len(images), images.shape[1], size, size), dtype=torch.uint8)
+    out = torch.empty((len(images), images.shape[1], *size), dtype=torch.uint8)
     for start in range(0, len(images), chunk):
         part = images[start : start + chunk].float()
         resized = torch.nn.functional.interpolate(part, size=size, mode="bilinear", antialias=True)
@@ -71,10 +71,11 @@ def load_builtin(config: DataConfig, generator: torch.Generator) -> Dataset:
     if config.cache == "stream":
         raise DataError("the built-in dataset is held in memory; remove cache: stream", "cache")
     # In memory or not at all: over the budget is an error, as for cache: memory.
-    needed = len(images) * images.shape[1] * size**2
+    height, width = height_width(size)
+    needed = len(images) * images.shape[1] * height * width
     cache, reason = choose_cache(dataclasses.replace(config, cache="memory"), needed)
-    if size != images.shape[-1]:
-        images = _resized(images, size)
+    if (height, width) != tuple(images.shape[-2:]):
+        images = _resized(images, (height, width))
     parts = assign(
         labels,
         classes,
@@ -99,4 +100,5 @@ def load_builtin(config: DataConfig, generator: torch.Generator) -> Dataset:
         interpolation="bilinear",
         cache=cache,
         cache_reason=reason,
+        cropped=False,
     )

@@ -8,6 +8,17 @@ from typing import Literal
 from search.yaml_dataclasses import FieldError, check_seed
 
 
+def height_width(size: int | tuple[int, int] | list[int]) -> tuple[int, int]:
+    """A square size or (height, width), as (height, width)."""
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def shown_size(size: int | tuple[int, int] | list[int]) -> str:
+    """224, or 512x384 (height x width)."""
+    height, width = height_width(size)
+    return str(height) if height == width else f"{height}x{width}"
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Which images to train on, how to split them, and how to read them."""
@@ -27,8 +38,13 @@ class DataConfig:
     """A column of train, val or test: the split is given, not cut."""
     group_column: str | None = None
     """A column naming a group (a person, say): no group spans two splits."""
-    image_size: int | None = None
-    """Square input size; default: the model's pretrained size (MNIST keeps its 28 px)."""
+    image_size: int | tuple[int, int] | None = None
+    """The model's input: one number (square) or [height, width] (a 384x512 portrait keeps its
+    shape as [512, 384]); default: the model's pretrained size (MNIST keeps its 28 px)."""
+    crop_mode: Literal["center", "squash", "border"] | None = None
+    """How an image is fitted to image_size, timm's names: center keeps the aspect and cuts
+    what overhangs, squash stretches each side to fit, border keeps the aspect and pads.
+    Default: the model's (center for most)."""
     channels: int | None = None
     """1 (grayscale) or 3 (RGB): every image is converted; default 3 (MNIST: 1)."""
     crop_pct: float | None = None
@@ -57,8 +73,18 @@ class DataConfig:
         check_seed("seed", self.seed)
         if self.path is not None and self.csv is not None:
             raise FieldError("csv", "give either path or csv, not both")
-        if self.image_size is not None and not 8 <= self.image_size <= 1024:
-            raise FieldError("image_size", f"must be between 8 and 1024, got {self.image_size}")
+        if isinstance(self.image_size, list):  # from Python: hashable, as a file's would be
+            object.__setattr__(self, "image_size", tuple(self.image_size))
+        if isinstance(self.image_size, tuple) and len(self.image_size) != 2:
+            raise FieldError(
+                "image_size", f"one number or [height, width], got {list(self.image_size)}"
+            )
+        if self.image_size is not None and not all(
+            8 <= side <= 1024 for side in height_width(self.image_size)
+        ):
+            raise FieldError(
+                "image_size", f"each side must be between 8 and 1024, got {self.image_size}"
+            )
         if self.channels not in (None, 1, 3):
             raise FieldError("channels", f"must be 1 or 3, got {self.channels}")
         for name in ("val_fraction", "test_fraction"):
@@ -79,6 +105,12 @@ class DataConfig:
             raise FieldError("workers", f"must be >= 0, got {self.workers}")
         if not self.label_columns:
             raise FieldError("label_columns", "must name at least one column")
+
+    @property
+    def height_width(self) -> tuple[int, int]:
+        """image_size as (height, width); resolved configs only."""
+        assert self.image_size is not None
+        return height_width(self.image_size)
 
     @property
     def source(self) -> str:

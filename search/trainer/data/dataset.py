@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import torch
 
-from search.trainer.data.config import DataConfig
+from search.trainer.data.config import DataConfig, height_width
 from search.trainer.data.errors import DataError
-from search.trainer.data.pipeline import Split
+from search.trainer.data.pipeline import MemorySplit, Split, WholeImages
 
 MEMORY_SHARE = 0.4
 """Of this machine's memory, the share decoded images may take unless data.memory_gb says."""
@@ -22,7 +22,8 @@ class Dataset:
     test: Split
     classes: tuple[str, ...]
     channels: int
-    size: int
+    size: int | tuple[int, int]
+    """The model's input: square, or (height, width)."""
     mean: tuple[float, ...]
     std: tuple[float, ...]
     crop_pct: float
@@ -32,10 +33,31 @@ class Dataset:
     cache_reason: str
     skipped: tuple[str, ...] = ()
     """Files that could not be decoded and were left out."""
+    crop_mode: str = "center"
+    cropped: bool = True
+    """Whether the eval transform resizes or crops what it reads (not the built-in images)."""
+    whole_train: WholeImages | None = None
+    """The train split's images whole, for augmentation to crop from (held in memory and
+    asked for); None where `train` already holds them whole (streamed, or never cropped)."""
+
+    @property
+    def train_cropped(self) -> bool:
+        """Whether random crops would come from eval-cropped images: decoded into memory at
+        the eval crop, with no whole copy kept."""
+        return isinstance(self.train, MemorySplit) and self.whole_train is None and self.cropped
+
+    @property
+    def augment_source(self) -> Split:
+        """The train split as augmentation should see it: whole images where kept."""
+        return self.whole_train if self.whole_train is not None else self.train
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    @property
+    def height_width(self) -> tuple[int, int]:
+        return height_width(self.size)
 
     @property
     def in_chans(self) -> int:
@@ -49,11 +71,12 @@ class Dataset:
         can be used without this dataset (`search predict`)."""
         return {
             "classes": list(self.classes),
-            "size": self.size,
+            "size": self.size if isinstance(self.size, int) else list(self.size),
             "channels": self.channels,
             "mean": list(self.mean),
             "std": list(self.std),
             "crop_pct": self.crop_pct,
+            "crop_mode": self.crop_mode,
             "interpolation": self.interpolation,
         }
 

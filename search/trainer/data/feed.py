@@ -46,7 +46,7 @@ class Feed:
         self.cuda = device.type == "cuda"
         self._image_transform = train_transform(config, dataset.size, dataset.interpolation)
         self._eval_transform = (
-            eval_transform(dataset.size, dataset.crop_pct, dataset.interpolation)
+            eval_transform(dataset.size, dataset.crop_pct, dataset.interpolation, dataset.crop_mode)
             if dataset.cache == "stream"
             else None
         )
@@ -56,6 +56,8 @@ class Feed:
         train = dataset.train
         if self._image_transform is None:
             train = train.to(self._data_device)
+        else:  # random crops from the whole photo, as train.py takes them
+            train = dataset.augment_source
         self._train_split = train
         self._generator = generator
         self.set_batch_size(config.batch_size)

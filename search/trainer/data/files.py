@@ -2,37 +2,62 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 
 import torch
 
-from search.trainer.data.config import DataConfig
+from search.trainer.data.config import DataConfig, height_width
 from search.trainer.data.dataset import Dataset, choose_cache
 from search.trainer.data.decode import decode_all
 from search.trainer.data.errors import DataError
-from search.trainer.data.pipeline import MemorySplit, StreamSplit, open_image, read_header
+from search.trainer.data.pipeline import (
+    MemorySplit,
+    StreamSplit,
+    WholeImages,
+    open_image,
+    read_header,
+)
 from search.trainer.data.samples import Samples
 from search.trainer.data.splits import assign
 
 
 def load_files(
-    config: DataConfig, generator: torch.Generator, list_samples: Callable[[DataConfig], Samples]
+    config: DataConfig,
+    generator: torch.Generator,
+    list_samples: Callable[[DataConfig], Samples],
+    *,
+    whole: bool = False,
 ) -> Dataset:
-    from search.trainer.data.augment import eval_transform
+    """`whole`: in memory, also keep the train split's images whole for augmentation."""
+    from search.trainer.data.augment import eval_transform, whole_transform
 
     assert config.image_size and config.mean and config.std
     samples = list_samples(config)
     channels = config.channels or 3
     size = config.image_size
-    cache, reason = choose_cache(config, len(samples.files) * channels * size * size)
-    transform = eval_transform(size, config.crop_pct or 1.0, config.interpolation or "bilinear")
+    height, width = height_width(size)
+    crop_pct, interpolation = config.crop_pct or 1.0, config.interpolation or "bilinear"
+    needed = len(samples.files) * channels * height * width
+    if whole and config.cache != "stream":
+        needed += _whole_bytes(config, samples, channels, (height, width), crop_pct)
+    cache, reason = choose_cache(config, needed)
+    transform = eval_transform(size, crop_pct, interpolation, config.crop_mode or "center")
+    keep_whole = whole and cache == "memory"
+    to_whole = whole_transform(size, crop_pct, interpolation) if keep_whole else None
     # One buffer, filled in place: a list of images then stacked would hold them twice.
-    shape = (len(samples.files) if cache == "memory" else 0, channels, size, size)
+    shape = (len(samples.files) if cache == "memory" else 0, channels, height, width)
     decoded = torch.empty(shape, dtype=torch.uint8)
+    wholes: list[torch.Tensor] = []
     kept, skipped = [], []
+
+    def decode(file: str):
+        image = open_image(file, channels)
+        return transform(image), to_whole(image) if to_whole is not None else None
+
     if cache == "memory":
-        read = decode_all(samples.files, lambda file: transform(open_image(file, channels)))
+        read = decode_all(samples.files, decode)
     else:  # streaming decodes in its loader's workers; a header is too cheap to share out
         read = decode_all(samples.files, read_header, threads=1)
     for i, (file, image) in enumerate(read):
@@ -40,7 +65,9 @@ def load_files(
             skipped.append(file)
             continue
         if cache == "memory":
-            decoded[len(kept)] = image
+            decoded[len(kept)] = image[0]
+            if keep_whole:
+                wholes.append(image[1])
         kept.append(i)
     labels = torch.tensor(samples.labels, dtype=torch.int64)[kept]
     empty = [
@@ -65,9 +92,13 @@ def load_files(
         test_fraction=config.test_fraction,
         generator=generator,
     )
+    whole_train = None
     if cache == "memory":
         images = decoded[: len(kept)]
         splits = {name: MemorySplit(images[idx], labels[idx]) for name, idx in parts.items()}
+        if keep_whole:
+            train = parts["train"].tolist()
+            whole_train = WholeImages(tuple(wholes[j] for j in train), labels[parts["train"]])
     else:
         files = [samples.files[i] for i in kept]
         splits = {
@@ -81,9 +112,35 @@ def load_files(
         size=size,
         mean=tuple(config.mean),
         std=tuple(config.std),
-        crop_pct=config.crop_pct or 1.0,
-        interpolation=config.interpolation or "bilinear",
+        crop_pct=crop_pct,
+        crop_mode=config.crop_mode or "center",
+        interpolation=interpolation,
         cache=cache,
         cache_reason=reason,
         skipped=tuple(skipped),
+        whole_train=whole_train,
     )
+
+
+def _whole_bytes(
+    config: DataConfig,
+    samples: Samples,
+    channels: int,
+    size: tuple[int, int],
+    crop_pct: float,
+) -> int:
+    """What the train split's whole images will take (`whole_transform`'s sizes, from the
+    headers): all of a given train split, the train share of a split still to be cut."""
+    height, width = (math.floor(side / crop_pct) for side in size)
+    total = 0
+    files = samples.files
+    if samples.splits:
+        files = [f for f, split in zip(files, samples.splits, strict=True) if split == "train"]
+    for _, header in decode_all(files, read_header, threads=1):
+        if header is not None:
+            w, h = header[0], header[1]
+            ratio = min(h / height, w / width)  # ResizeKeepRatio's, with longest=0
+            total += channels * round(h / ratio) * round(w / ratio)
+    if samples.splits:
+        return total
+    return int(total * (1 - config.val_fraction - config.test_fraction))

@@ -85,6 +85,30 @@ class MemorySplit:
 
 
 @dataclass(frozen=True)
+class WholeImages:
+    """Decoded images of differing shapes, uint8 (C, H, W) each, aspect kept, and labels:
+    the whole photos a random crop is taken from, where the eval crop would cut them."""
+
+    images: tuple[torch.Tensor, ...]
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def to(self, device: torch.device | str) -> WholeImages:
+        return self  # per-image transforms read them on the CPU
+
+    def pil(self, i: int):
+        from PIL import Image
+
+        array = self.images[i].permute(1, 2, 0).numpy()
+        return Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
+
+    def nbytes(self) -> int:
+        return sum(image.numel() for image in self.images)
+
+
+@dataclass(frozen=True)
 class StreamSplit:
     """Image files and labels, decoded batch by batch."""
 
@@ -105,7 +129,7 @@ class StreamSplit:
             raise DataError(f"cannot decode {self.files[i]} while streaming: {err}") from None
 
 
-Split = MemorySplit | StreamSplit
+Split = MemorySplit | StreamSplit | WholeImages
 
 
 class EpochBatches(Sampler[list[int]]):
