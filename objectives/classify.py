@@ -16,6 +16,7 @@ from search import faults
 from search.store import attrs
 from search.store.checkpoint import BestKeeper
 from search.study.config import StudyConfig
+from search.study.live import LiveReporter
 from search.study.space import suggest
 from search.trainer.config import TrainConfig
 from search.trainer.data.load import Datasets
@@ -62,6 +63,7 @@ class ClassifyObjective:
         trainer = Trainer(config, self.datasets.for_training(config), metric=metric)
         attrs.record_start(trial, placement(trainer), trainer.dataset, trainer.starting_weights)
         fit = FitRecord(trainer)
+        trainer.on_batch = LiveReporter(trial, fit)
         # Optuna prunes single-objective studies only; the starting trials are the floor.
         may_prune = single and attrs.START not in trial.user_attrs
         for result in fit.epochs(lambda value: self.keeper.could_be_best(trial.study, value)):

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from search.results.crop import crop_lines, crop_summary
 from search.trainer.data.config import DataConfig
 from search.trainer.data.load import load_dataset
 from search.trainer.data.pipeline import read_header
@@ -139,6 +140,7 @@ def summarize(config: DataConfig, model: str) -> dict[str, Any]:
         "counts": counts,
         "imbalance": round(imbalance, 2),
         "sizes": facts["sizes"],
+        "crop": crop_summary(resolved, facts["sizes"]),
         "modes": facts["modes"],
         "unreadable": facts["unreadable"],
         "duplicates": duplicates,
@@ -182,6 +184,7 @@ def render(summary: dict[str, Any]) -> str:
         f"imbalance {summary['imbalance']:.1f}:1 (largest class / smallest)",
         *_noise_line(summary),
         f"sizes    {sizes}",
+        *crop_lines(summary["crop"]),
         f"modes    {modes}",
         f"unreadable {len(summary['unreadable'])}"
         + (f": {', '.join(summary['unreadable'][:5])}" if summary["unreadable"] else ""),

@@ -12,6 +12,7 @@ from search.env import worker_index
 from search.store import attrs
 from search.store.clock import StudyClock, format_duration
 from search.store.storage import best_trial, trial_value
+from search.study import live
 from search.study.config import StudyConfig
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -44,7 +45,8 @@ def _fmt(value: Any) -> str:
 
 class Progress:
     """A tqdm bar that shows the best value so far: over the study's time when it has a budget
-    (with the time left), else over its total of trials."""
+    (with the time left), else over its total of trials; and what the running trials are
+    doing (`now`: this process's trial as it trains, other workers' as they last wrote)."""
 
     def __init__(self, total: int | None, done: int, clock: StudyClock, enabled: bool) -> None:
         from tqdm.auto import tqdm
@@ -62,12 +64,47 @@ class Progress:
         self.write = tqdm.write if enabled else print
         self.postfix: dict[str, str] = {}
         self.lock = threading.Lock()  # the clock's thread ticks the bar too
+        self._local: dict[str, Any] | None = None
+        self._others: list[dict[str, Any]] = []
+        self._unwatch = live.watch(self._show_local) if enabled else None
         self.tick()
 
+    def _show_local(self, state: dict[str, Any]) -> None:
+        with self.lock:
+            self._local = state
+            self._set_now()
+            if not self.bar.disable:
+                self.bar.set_postfix(self.postfix, refresh=True)
+
+    def _set_now(self) -> None:
+        running = [s for s in [self._local, *self._others] if s is not None]
+        if running:
+            self.postfix["now"] = " | ".join(live.describe_live(s) for s in running)
+        else:
+            self.postfix.pop("now", None)
+
+    def _read_others(self) -> list[dict[str, Any]]:
+        """Other workers' running trials, as their last `live` attribute says."""
+        mine = self._local["trial"] if self._local else None
+        running = self.clock.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        return [
+            t.user_attrs[attrs.LIVE]
+            for t in running
+            if attrs.LIVE in t.user_attrs and t.number != mine
+        ]
+
     def tick(self) -> None:
+        if self.bar.disable:
+            return
+        try:
+            others = self._read_others()
+        except Exception:  # a storage hiccup must not end the run; the next tick reads again
+            others = self._others
         with self.lock:
             if self.bar.disable:  # off, or closed while the clock's thread was ticking
                 return
+            self._others = others
+            self._set_now()
             if self.timed:
                 self.bar.n = min(self.bar.total, round(self.clock.spent()))
                 self.postfix["left"] = format_duration(self.clock.left() or 0)
@@ -80,6 +117,10 @@ class Progress:
         finished = finished_and_running(study)[0]  # other workers' trials included
         best = best_trial(study)
         with self.lock:
+            if self._local is not None and self._local["trial"] == trial.number:
+                self._local = None
+            self._others = [s for s in self._others if s["trial"] != trial.number]
+            self._set_now()
             if not self.timed:
                 self.bar.n = finished
             else:
@@ -89,6 +130,9 @@ class Progress:
         self.tick()
 
     def close(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
         with self.lock:
             self.bar.close()
 

@@ -7,8 +7,7 @@ import gc
 import math
 import random
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -26,37 +25,12 @@ from search.trainer.metrics import ConfusionCounter, Metrics
 from search.trainer.model import build_model, load_weights_into
 from search.trainer.optim import clip_gradients, create_optimizer
 from search.trainer.schedule import create_schedule
+from search.trainer.steps import BatchProgress, EpochResult, NonFiniteLossError
+
+__all__ = ["BatchProgress", "EpochResult", "NonFiniteLossError", "Trainer"]
 
 MIN_MICRO_BATCH = 2
 """The smallest micro-batch an out-of-memory retry goes down to."""
-
-
-class NonFiniteLossError(RuntimeError):
-    """The training loss became NaN or infinite; the run cannot recover."""
-
-
-@dataclass(frozen=True)
-class EpochResult:
-    epoch: int
-    """1-based: the number of epochs trained so far."""
-    train_loss: float
-    lr: float
-    """The learning rate this epoch trained with."""
-    val: Metrics
-    seconds: float
-
-    def record(self) -> dict[str, float]:
-        """The epoch as plain data: the history row of a trial or a final training run.
-
-        Its `val_*` keys are the metrics a study may optimise (`val_macro_f1`, ...).
-        """
-        return {
-            "epoch": self.epoch,
-            "lr": self.lr,
-            "train_loss": self.train_loss,
-            **self.val.as_dict("val_"),
-            "seconds": round(self.seconds, 3),
-        }
 
 
 class Trainer:
@@ -114,6 +88,8 @@ class Trainer:
         self.train_seconds = 0.0
         self.images_trained = 0
         self.parameters = sum(p.numel() for p in self.model.parameters())
+        self.on_batch: Callable[[BatchProgress], None] | None = None
+        """Called after every training batch (a progress display); it must be cheap."""
 
     def _autocast(self):
         if self.cuda:
@@ -159,6 +135,7 @@ class Trainer:
         loss_sum = torch.zeros((), device=self.device)
         seen = 0
         self.optimizer.zero_grad(set_to_none=True)
+        batches = self.feed.train_batches
         for step, (x, y) in enumerate(self.feed.train(), start=1):
             if faults.out_of_memory(len(y)):
                 raise torch.cuda.OutOfMemoryError(f"simulated: micro-batch {len(y)}")
@@ -169,6 +146,11 @@ class Trainer:
                 self._optimizer_step()
             loss_sum += loss.detach() * len(y)
             seen += len(y)
+            if self.on_batch is not None:
+                speed = seen / max(time.perf_counter() - start, 1e-9)
+                self.on_batch(
+                    BatchProgress(self.epoch + 1, self.config.epochs, step, batches, speed)
+                )
         if step % self.accumulation:  # the epoch's last, partial accumulation
             self._optimizer_step()
         self.train_seconds += time.perf_counter() - start

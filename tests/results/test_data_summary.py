@@ -72,3 +72,27 @@ def test_val_noise_shrinks_as_the_val_split_grows_and_is_worst_with_a_rare_class
     # The same 200 images, one class down to 5: its F1 swings, and macro-F1 with it.
     assert val_noise([65, 65, 65, 5]) > 1.3 * even
     assert val_noise([100]) is None and val_noise([0, 0]) is None
+
+
+def test_search_data_says_what_the_crop_keeps_of_portraits(workdir, capsys):
+    from tests.trainer.data.test_crop import portraits
+
+    portraits(workdir / "faces")
+    study = """
+objective: classify
+train: {model: test_resnet, data: {path: faces, image_size: 24, crop_pct: 1.0}}
+space: {lr: {type: float, low: 1.0e-3, high: 1.0e-2}}
+"""
+    write_study(workdir, "faces", study)
+    assert main(["data", "--study", "faces"]) == 0
+    out = capsys.readouterr().out
+    assert "crop     center to 24 (crop_pct 1): 48x64 (aspect 0.75) keeps 100% of the " \
+        "width, 75% of the height" in out
+    assert "to keep the whole image: image_size [height, width], crop_mode squash" in out
+    write_study(workdir, "faces", study.replace("image_size: 24", "image_size: [32, 24], "
+                                                "crop_mode: squash"))
+    assert main(["data", "--study", "faces", "--json"]) == 0
+    crop = json.loads(capsys.readouterr().out)["crop"]
+    assert crop["input"] == "32x24" and crop["mode"] == "squash"
+    assert crop["keeps"] == [{"size": "48x64", "images": 12, "aspect": 0.75, "width": 1.0,
+                              "height": 1.0}]

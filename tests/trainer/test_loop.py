@@ -71,3 +71,16 @@ def test_the_model_trains_channels_last_and_hands_out_plain_weights():
     list(trainer.fit())
     # Checkpoints hold the default layout, which any model loads.
     assert all(v.is_contiguous() for v in trainer.weights().values())
+
+
+def test_every_training_batch_is_reported_with_its_place_in_the_run():
+    trainer = Trainer(FAST.replace(batch_size=128))
+    seen = []
+    trainer.on_batch = seen.append
+    list(trainer.fit())
+    batches = -(-len(trainer.dataset.train) // 128)
+    assert [(p.epoch, p.batch) for p in seen] == [
+        (e, b) for e in (1, 2) for b in range(1, batches + 1)
+    ]
+    assert {(p.epochs, p.batches) for p in seen} == {(2, batches)}
+    assert all(p.images_per_second > 0 for p in seen)

@@ -92,6 +92,11 @@ class Feed:
         labels = labels.to(self.device, non_blocking=True)
         return x.contiguous(memory_format=torch.channels_last), labels  # as the model's weights
 
+    @property
+    def train_batches(self) -> int:
+        """Batches in one training pass at the current batch size."""
+        return len(self._train)
+
     def train(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One epoch of training batches; targets are soft under Mixup or CutMix."""
         for images, labels in self._train:

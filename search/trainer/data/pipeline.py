@@ -218,6 +218,9 @@ class Batches:
                 pin_memory=pin_memory,
             )
 
+    def __len__(self) -> int:
+        return len(self.sampler)
+
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         if self.loader is not None:
             yield from self.loader
