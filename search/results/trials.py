@@ -55,7 +55,8 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "epochs": frame.get(f"user_attrs_{attrs.EPOCHS_RUN}", pd.Series(0, index=frame.index))
             .fillna(0)
             .astype(int),
-            "duration_s": frame["duration"].dt.total_seconds().round(2),
+            # Computed per trial: with only RUNNING trials the column is not datetime-like.
+            "duration_s": frame["number"].map(lambda n: _duration(trials[n])),
             "reason": frame["number"].map(lambda number: reasons.get(number, "")),
         }
     )
@@ -69,6 +70,12 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         out["weights"] = frame["number"].map(lambda n: _weights(started.get(n)))
     params = frame[[c for c in frame.columns if c.startswith("params_")]]
     return pd.concat([out, params.rename(columns=lambda c: c.removeprefix("params_"))], axis=1)
+
+
+def _duration(trial) -> float | None:
+    if trial.datetime_start is None or trial.datetime_complete is None:
+        return None
+    return round((trial.datetime_complete - trial.datetime_start).total_seconds(), 2)
 
 
 def _weights(record: dict | None) -> str | None:

@@ -114,3 +114,4 @@ space: {lr: {type: float, low: 1.0e-3, high: 1.0e-2, log: true}}
     err = capsys.readouterr().err
     # The last batch of each epoch is always shown; --quiet shows none.
     assert ("e2/2 b" in err and "img/s" in err) is not quiet
+
