@@ -3,9 +3,9 @@ for the study's input size, crop_pct and crop_mode."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from search.trainer.data.augment import resize_box
 from search.trainer.data.config import DataConfig, shown_size
 
 CROP_ADVICE = 0.9
@@ -17,7 +17,7 @@ def crop_keeps(
 ) -> tuple[float, float]:
     """The shares of an image's width and height that timm's eval transform keeps, for the
     input `size` (height, width) and `crop_mode`; the rest is cut (padding is not counted)."""
-    box_h, box_w = (math.floor(side / crop_pct) for side in size)
+    box_h, box_w = resize_box(size, crop_pct)
     if mode == "squash":  # each side resized to the box, then the crop
         return size[1] / box_w, size[0] / box_h
     ratios = (height / box_h, width / box_w)

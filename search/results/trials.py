@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import optuna
 import pandas as pd
 
@@ -55,8 +57,8 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "epochs": frame.get(f"user_attrs_{attrs.EPOCHS_RUN}", pd.Series(0, index=frame.index))
             .fillna(0)
             .astype(int),
-            # Computed per trial: with only RUNNING trials the column is not datetime-like.
-            "duration_s": frame["number"].map(lambda n: _duration(trials[n])),
+            # Per trial: with only RUNNING trials the frame's column is not datetime-like.
+            "duration_s": frame["number"].map(lambda n: _seconds(trials[n].duration)),
             "reason": frame["number"].map(lambda number: reasons.get(number, "")),
         }
     )
@@ -72,10 +74,8 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     return pd.concat([out, params.rename(columns=lambda c: c.removeprefix("params_"))], axis=1)
 
 
-def _duration(trial) -> float | None:
-    if trial.datetime_start is None or trial.datetime_complete is None:
-        return None
-    return round((trial.datetime_complete - trial.datetime_start).total_seconds(), 2)
+def _seconds(duration: datetime.timedelta | None) -> float | None:
+    return None if duration is None else round(duration.total_seconds(), 2)
 
 
 def _weights(record: dict | None) -> str | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from search.store import attrs
 
 if TYPE_CHECKING:
-    from search.trainer.loop import BatchProgress
+    from search.trainer.steps import BatchProgress
 
 SHOW_S = 0.5
 WRITE_S = 5.0

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from search.trainer.loop import EpochResult, Trainer
+from search.trainer.loop import Trainer
+from search.trainer.steps import EpochResult
 from search.trainer.metric_registry import METRICS
 from search.trainer.metrics import Metrics, resampled_se
 

@@ -27,8 +27,6 @@ from search.trainer.optim import clip_gradients, create_optimizer
 from search.trainer.schedule import create_schedule
 from search.trainer.steps import BatchProgress, EpochResult, NonFiniteLossError
 
-__all__ = ["BatchProgress", "EpochResult", "NonFiniteLossError", "Trainer"]
-
 MIN_MICRO_BATCH = 2
 """The smallest micro-batch an out-of-memory retry goes down to."""
 

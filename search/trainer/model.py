@@ -142,4 +142,5 @@ def build_model(
         ) from None
     if state is not None:
         return model, check_loaded(model, state, name, weights)
-    return model, StartingWeights(f"timm:{pretrained_source(cfg, name)}", len(model.state_dict()), "")
+    source = f"timm:{pretrained_source(cfg, name)}"
+    return model, StartingWeights(source, len(model.state_dict()), "")

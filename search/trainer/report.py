@@ -12,7 +12,8 @@ import torch
 
 from search.env import WORKER_ENV
 from search.trainer.config import TrainConfig
-from search.trainer.loop import NonFiniteLossError, Trainer
+from search.trainer.loop import Trainer
+from search.trainer.steps import NonFiniteLossError
 
 # Why a run failed, as `search trials` shows it; the first matching type wins.
 FAIL_REASONS: dict[type[BaseException], Callable[[BaseException, TrainConfig], str]] = {

@@ -2,8 +2,8 @@
 
 Each record names timm's scheduler; `create_schedule` calls `timm.scheduler.create_scheduler_v2`
 with the arguments train.py passes it, and the trainer steps it as train.py does, once per epoch
-with the epoch's number (plateau also with the validation metric). So the learning rate of every epoch, warmup included, is train.py's by
-construction for an exported config.
+with the epoch's number (plateau also with the validation metric). So the learning rate of
+every epoch, warmup included, is train.py's by construction for an exported config.
 """
 
 from __future__ import annotations

@@ -249,7 +249,7 @@ def test_the_crop_mode_and_a_non_square_size_reach_timms_data_config(crop_mode):
     mapping = export_mapping(to_mapping(TrainConfig()), prep)
     assert set(CONFIG_ONLY) <= set(mapping) and "img_size" not in mapping
     # As train.py reads its --config file: every key an attribute of args.
-    args = {**{k: v for k, v in TRAIN_PY_DEFAULTS.items()}, **mapping}
+    args = {**TRAIN_PY_DEFAULTS, **mapping}
     resolved = resolve_data_config(args)
     assert resolved["input_size"] == (PREPROCESS["channels"], 48, 32)
     assert resolved["crop_mode"] == crop_mode and resolved["crop_pct"] == 1.0

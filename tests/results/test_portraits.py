@@ -68,11 +68,13 @@ def test_predict_and_evaluate_read_images_as_the_study_did(study, monkeypatch, c
     for i, file in enumerate(streamed.val.files):
         assert torch.equal(predictor.transform(open_image(file, 3)), held.val.images[i])
     # predict writes a row per image, evaluate scores the study's own split as recorded.
-    assert main(["predict", "--checkpoint", str(best), "--images", "portraits", "-o", "pred.csv", "--quiet"]) == 0
+    predict = ["predict", "--checkpoint", str(best), "--images", "portraits", "-o", "pred.csv"]
+    assert main([*predict, "--quiet"]) == 0
     with open(study / "pred.csv", newline="") as f:
         assert len(list(csv.DictReader(f))) == 16
     capsys.readouterr()
-    assert main(["evaluate", "--checkpoint", str(best), "--split", "val", "--json", "-o", "ev"]) == 0
+    evaluate = ["evaluate", "--checkpoint", str(best), "--split", "val", "--json", "-o", "ev"]
+    assert main(evaluate) == 0
     report = json.loads(capsys.readouterr().out)
     recorded = json.loads((best / "metrics.json").read_text())
     at_best = recorded["history"][recorded["epoch"] - 1]

@@ -11,7 +11,7 @@ from search.store import attrs
 from search.study import live
 from search.study.live import LiveReporter, describe_live
 from search.study.progress import Progress
-from search.trainer.loop import BatchProgress
+from search.trainer.steps import BatchProgress
 
 
 class FakeTrial:

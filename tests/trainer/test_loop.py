@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from search.trainer.config import DataConfig, TrainConfig
-from search.trainer.loop import NonFiniteLossError, Trainer
+from search.trainer.loop import Trainer
+from search.trainer.steps import NonFiniteLossError
 
 FAST = TrainConfig(
     model="test_resnet", data=DataConfig(name="mnist-longtail"), epochs=2, lr=3e-3, sched="cosine"

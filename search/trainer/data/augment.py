@@ -10,10 +10,13 @@ copy kept at the eval resize's scale with its aspect (`whole_transform`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
+
+from search.trainer.data.config import height_width
 
 if TYPE_CHECKING:
     from search.trainer.config import TrainConfig
@@ -48,7 +51,7 @@ def eval_transform(
     from timm.data import create_transform
 
     return create_transform(
-        tuple(size) if isinstance(size, list) else size,
+        size,
         is_training=False,
         use_prefetcher=True,
         crop_pct=crop_pct,
@@ -57,19 +60,32 @@ def eval_transform(
     )
 
 
+def resize_box(size: int | tuple[int, int], crop_pct: float) -> tuple[int, int]:
+    """(height, width) that timm's eval transform resizes to before its crop: size / crop_pct."""
+    height, width = height_width(size)
+    return math.floor(height / crop_pct), math.floor(width / crop_pct)
+
+
+def whole_size(
+    width: int, height: int, size: int | tuple[int, int], crop_pct: float
+) -> tuple[int, int]:
+    """(height, width) of a width x height image after `whole_transform`: its aspect kept,
+    covering the resize box (timm's ResizeKeepRatio with longest=0)."""
+    box_h, box_w = resize_box(size, crop_pct)
+    ratio = min(height / box_h, width / box_w)
+    return round(height / ratio), round(width / ratio)
+
+
 def whole_transform(size: int | tuple[int, int], crop_pct: float, interpolation: str):
     """The whole image, aspect kept, scaled as the eval resize scales it before its crop (both
-    sides at least image_size / crop_pct): what a random crop needs to see the whole photo
-    without keeping every file at full resolution."""
-    import math
-
+    sides at least the resize box): what a random crop needs to see the whole photo without
+    keeping every file at full resolution."""
     from timm.data.transforms import MaybePILToTensor, ResizeKeepRatio
     from torchvision import transforms
 
-    height, width = (size, size) if isinstance(size, int) else size
-    scale = (math.floor(height / crop_pct), math.floor(width / crop_pct))
+    box = resize_box(size, crop_pct)
     return transforms.Compose(
-        [ResizeKeepRatio(scale, longest=0.0, interpolation=interpolation), MaybePILToTensor()]
+        [ResizeKeepRatio(box, longest=0.0, interpolation=interpolation), MaybePILToTensor()]
     )
 
 

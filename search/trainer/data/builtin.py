@@ -100,5 +100,5 @@ def load_builtin(config: DataConfig, generator: torch.Generator) -> Dataset:
         interpolation="bilinear",
         cache=cache,
         cache_reason=reason,
-        cropped=False,
+        whole_train=splits["train"],  # resized only, never cropped: already whole
     )

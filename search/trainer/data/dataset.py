@@ -9,7 +9,7 @@ import torch
 
 from search.trainer.data.config import DataConfig, height_width
 from search.trainer.data.errors import DataError
-from search.trainer.data.pipeline import MemorySplit, Split, WholeImages
+from search.trainer.data.pipeline import MemorySplit, Split
 
 MEMORY_SHARE = 0.4
 """Of this machine's memory, the share decoded images may take unless data.memory_gb says."""
@@ -34,17 +34,16 @@ class Dataset:
     skipped: tuple[str, ...] = ()
     """Files that could not be decoded and were left out."""
     crop_mode: str = "center"
-    cropped: bool = True
-    """Whether the eval transform resizes or crops what it reads (not the built-in images)."""
-    whole_train: WholeImages | None = None
-    """The train split's images whole, for augmentation to crop from (held in memory and
-    asked for); None where `train` already holds them whole (streamed, or never cropped)."""
+    whole_train: Split | None = None
+    """The train split's images whole, for augmentation to crop from: a copy (WholeImages)
+    where memory holds them cropped and a trial augments, `train` itself where it is never
+    cropped (the built-in images); None when streamed (files are read whole) or not asked."""
 
     @property
     def train_cropped(self) -> bool:
         """Whether random crops would come from eval-cropped images: decoded into memory at
         the eval crop, with no whole copy kept."""
-        return isinstance(self.train, MemorySplit) and self.whole_train is None and self.cropped
+        return isinstance(self.train, MemorySplit) and self.whole_train is None
 
     @property
     def augment_source(self) -> Split:

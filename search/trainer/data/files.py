@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable
 
@@ -131,16 +130,16 @@ def _whole_bytes(
 ) -> int:
     """What the train split's whole images will take (`whole_transform`'s sizes, from the
     headers): all of a given train split, the train share of a split still to be cut."""
-    height, width = (math.floor(side / crop_pct) for side in size)
+    from search.trainer.data.augment import whole_size
+
     total = 0
     files = samples.files
     if samples.splits:
         files = [f for f, split in zip(files, samples.splits, strict=True) if split == "train"]
     for _, header in decode_all(files, read_header, threads=1):
         if header is not None:
-            w, h = header[0], header[1]
-            ratio = min(h / height, w / width)  # ResizeKeepRatio's, with longest=0
-            total += channels * round(h / ratio) * round(w / ratio)
+            height, width = whole_size(header[0], header[1], size, crop_pct)
+            total += channels * height * width
     if samples.splits:
         return total
     return int(total * (1 - config.val_fraction - config.test_fraction))

@@ -78,10 +78,15 @@ class MemorySplit:
         return MemorySplit(self.images.to(device), self.labels.to(device))
 
     def pil(self, i: int):
-        from PIL import Image
+        return _as_pil(self.images[i])
 
-        array = self.images[i].permute(1, 2, 0).cpu().numpy()
-        return Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
+
+def _as_pil(image: torch.Tensor):
+    """A uint8 (C, H, W) tensor as the PIL image timm's per-image transforms take."""
+    from PIL import Image
+
+    array = image.permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
 
 
 @dataclass(frozen=True)
@@ -99,13 +104,7 @@ class WholeImages:
         return self  # per-image transforms read them on the CPU
 
     def pil(self, i: int):
-        from PIL import Image
-
-        array = self.images[i].permute(1, 2, 0).numpy()
-        return Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
-
-    def nbytes(self) -> int:
-        return sum(image.numel() for image in self.images)
+        return _as_pil(self.images[i])
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from search.trainer.data.sources import SOURCES
 def resolve_data_config(data: DataConfig, model: str) -> DataConfig:
     """`data` with what the study left unset taken from timm's config for `model`.
 
-    Image size, crop_pct, crop_mode, interpolation, mean and std follow `timm.data.resolve_data_config`:
-    pretrained weights expect their own. A single-channel dataset takes the mean of the
+    Image size, crop_pct, crop_mode, interpolation, mean and std follow
+    `timm.data.resolve_data_config`: pretrained weights expect their own. A single-channel dataset takes the mean of the
     model's per-channel values. The built-in MNIST keeps its 28 px and its own statistics.
     """
     if SOURCES.get(data.source).builtin:

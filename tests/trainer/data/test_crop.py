@@ -70,8 +70,10 @@ def test_image_size_takes_height_and_width_from_a_file(tmp_path):
     ],
 )
 def test_every_crop_mode_gives_the_pixels_timm_would(tmp_path, cache, size, crop_mode, kept):
-    ds = load_dataset(data(portraits(tmp_path), image_size=size, crop_mode=crop_mode, crop_pct=1.0, cache=cache))
-    feed = Feed(TrainConfig(batch_size=4), ds, torch.device("cpu"), torch.Generator().manual_seed(0))
+    root = portraits(tmp_path)
+    ds = load_dataset(data(root, image_size=size, crop_mode=crop_mode, crop_pct=1.0, cache=cache))
+    generator = torch.Generator().manual_seed(0)
+    feed = Feed(TrainConfig(batch_size=4), ds, torch.device("cpu"), generator)
     # Undo the normalisation to read the pixels a model sees.
     mean = torch.tensor(ds.mean).view(1, -1, 1, 1)
     std = torch.tensor(ds.std).view(1, -1, 1, 1)
